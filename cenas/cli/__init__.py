@@ -1,0 +1,31 @@
+"""The `cenas` command line: the composition root that wires the kernel to the services.
+
+User mistakes end with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+
+from cenas.errors import CenasError
+
+app = typer.Typer(
+    name="cenas",
+    help="CE-NAS: carbon-efficient neural architecture search.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except (CenasError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""`cenas bench`: wired in the next commit."""

@@ -1,0 +1,44 @@
+"""Pareto utilities in one orientation: every objective is *maximised*.
+
+Callers with minimised objectives negate them first (see `cenas.tasks.Objective.sign`).
+Hypervolume and non-dominance come from botorch; dominance numbers (how many points
+dominate each one, LaMOO's ranking) are not in botorch and are computed here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from botorch.utils.multi_objective.hypervolume import Hypervolume
+from botorch.utils.multi_objective.pareto import is_non_dominated
+
+ArrayNM = np.ndarray  # an `n x m` float array of maximised objective values
+
+
+def non_dominated_mask(values: ArrayNM) -> np.ndarray:
+    """Boolean mask of the Pareto-optimal rows of an `n x m` array (duplicates all kept)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    y = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    return is_non_dominated(y, deduplicate=False).numpy()
+
+
+def hypervolume(values: ArrayNM, ref_point: np.ndarray) -> float:
+    """Hypervolume dominated by `values` (`n x m`, maximised) above `ref_point` (`m`)."""
+    ref = np.asarray(ref_point, dtype=np.float64)
+    vals = np.asarray(values, dtype=np.float64).reshape(-1, len(ref))
+    vals = vals[(vals > ref).all(axis=1)]
+    if len(vals) == 0:
+        return 0.0
+    front = vals[non_dominated_mask(vals)]
+    return float(Hypervolume(torch.as_tensor(ref)).compute(torch.as_tensor(front)))
+
+
+def dominance_numbers(values: ArrayNM) -> np.ndarray:
+    """For each row, how many rows dominate it (Pareto-optimal rows get 0)."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return np.zeros(0, dtype=np.int64)
+    ge = (v[:, None, :] >= v[None, :, :]).all(axis=2)  # ge[i, j]: i weakly dominates j
+    gt = (v[:, None, :] > v[None, :, :]).any(axis=2)
+    return (ge & gt).sum(axis=0).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Carbon-intensity forecasting service: models (pure) and the publishing loop (adapter)."""

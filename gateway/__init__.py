@@ -1,0 +1,1 @@
+"""HTTP gateway (FastAPI): search submission, progress and results."""

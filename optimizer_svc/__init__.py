@@ -1,0 +1,1 @@
+"""Multi-objective search: LaMOO (pure) and the candidate-dispatch service."""

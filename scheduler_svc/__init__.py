@@ -1,0 +1,1 @@
+"""GPU allocation: policies, the discrete-time simulator (pure) and the decision service."""
