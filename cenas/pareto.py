@@ -39,6 +39,10 @@ def dominance_numbers(values: ArrayNM) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     if len(v) == 0:
         return np.zeros(0, dtype=np.int64)
-    ge = (v[:, None, :] >= v[None, :, :]).all(axis=2)  # ge[i, j]: i weakly dominates j
-    gt = (v[:, None, :] > v[None, :, :]).any(axis=2)
+    ge = np.ones((len(v), len(v)), dtype=bool)  # ge[i, j]: i is >= j in every objective
+    gt = np.zeros((len(v), len(v)), dtype=bool)  # gt[i, j]: i is > j in some objective
+    for k in range(v.shape[1]):
+        col = v[:, k]
+        ge &= col[:, None] >= col[None, :]
+        gt |= col[:, None] > col[None, :]
     return (ge & gt).sum(axis=0).astype(np.int64)

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-
+from cenas.cli.bench import bench_command
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -19,13 +19,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("bench")(bench_command)
 
+
+@app.callback()
+def root() -> None:
+    """CE-NAS: carbon-efficient neural architecture search."""
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
         app(args=argv, standalone_mode=True)
-    except (CenasError, ValueError) as exc:
+    except CenasError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

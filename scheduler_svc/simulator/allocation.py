@@ -1,0 +1,64 @@
+"""What a policy decides each interval, and what it sees when deciding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """GPUs per role for one interval; the three always add up to the pool size."""
+
+    evaluation: int
+    sampling: int
+    idle: int = 0
+
+    def __post_init__(self) -> None:
+        for role in ("evaluation", "sampling", "idle"):
+            if getattr(self, role) < 0:
+                raise ValueError(f"allocation.{role} must be >= 0, got {getattr(self, role)}")
+
+    @property
+    def total(self) -> int:
+        return self.evaluation + self.sampling + self.idle
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """Fixed facts about an episode, given to a policy once before the first hour."""
+
+    gpus: int
+    hours: int
+    carbon_cap_g: float | None
+    max_hypervolume: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The search's state at the start of an hour, as a policy sees it.
+
+    `intensity_history` holds up to 24 hourly values ending with the current hour (older
+    first); `forecast` the next hours' predicted intensity when a forecaster is wired in.
+    """
+
+    hour: int
+    hours_total: int
+    gpus: int
+    intensity: float
+    intensity_history: np.ndarray
+    forecast: np.ndarray | None
+    hypervolume_fraction: float
+    hypervolume_gain: float
+    evaluations: int
+    queued: int
+    carried: int
+    carbon_g: float
+    energy_kwh: float
+    carbon_cap_g: float | None
+
+    @property
+    def remaining_hours(self) -> int:
+        return self.hours_total - self.hour
