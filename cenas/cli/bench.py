@@ -69,7 +69,14 @@ def bench_command(
     from scheduler_svc.simulator.engine import SimulationConfig
     from scheduler_svc.simulator.report import plot_hv_vs_carbon, plot_hv_vs_time, summary_table, write_summary
 
+    from scheduler_svc.simulator.policies import make_policy
+
     console = Console(stderr=True)
+    policies = policy or ["vanilla", "oneshot", "heuristic"]
+    for name in policies:
+        make_policy(name)  # unknown names fail before anything is loaded
+    if carbon_cap_g is not None and carbon_cap_g <= 0:
+        raise BenchOptionError(f"--carbon-cap-g must be > 0, got {carbon_cap_g}")
     if region and trace_file:
         raise BenchOptionError("give either --region or --trace-file, not both")
     trace = load_trace(trace_file, fill_gaps=fill_gaps) if trace_file else load_region(region or "US-CAL-CISO")
@@ -86,7 +93,7 @@ def bench_command(
         problem=tabular,
         trace=trace,
         start=start_at,
-        policies=policy or ["vanilla", "oneshot", "heuristic"],
+        policies=policies,
         seeds=seeds,
         config=SimulationConfig(gpus=gpus, hours=hours, power=power, carbon_cap_g=carbon_cap_g),
         accounting=accounting.value,
