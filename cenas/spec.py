@@ -1,0 +1,126 @@
+"""The SearchSpec: what a user asks for (API.md), validated so that errors name the field.
+
+Unknown fields, wrong types and impossible values are refused here, once, for the gateway,
+`cenas submit` and the services alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cenas.carbon.traces import BUNDLED_REGIONS, as_utc, load_region
+from cenas.errors import TraceRangeError
+from cenas.tasks.nb201 import DATASETS, HW_METRICS
+
+NB201_OBJECTIVES = {"accuracy", *HW_METRICS}
+TORCH_OBJECTIVES = {"accuracy", "params", "flops", "latency_ms"}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ObjectiveSpec(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    goal: Literal["max", "min"]
+
+
+class TaskSpec(Strict):
+    kind: Literal["nb201", "torch"]
+    dataset: Annotated[str, Field(min_length=1, max_length=64)] = "cifar10"
+    objectives: Annotated[list[ObjectiveSpec], Field(min_length=2, max_length=2)] = Field(
+        default_factory=lambda: [ObjectiveSpec(name="accuracy", goal="max"), ObjectiveSpec(name="edgegpu_energy", goal="min")]
+    )
+    space: str | None = None
+    epochs: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _known_objectives(self) -> TaskSpec:
+        allowed = NB201_OBJECTIVES if self.kind == "nb201" else TORCH_OBJECTIVES
+        names = [o.name for o in self.objectives]
+        for name in names:
+            if name not in allowed:
+                raise ValueError(f"objective {name!r} is not available for task kind {self.kind!r}; choose from {', '.join(sorted(allowed))}")
+        if len(set(names)) != len(names):
+            raise ValueError("objective names must be distinct")
+        if self.kind == "nb201":
+            if self.dataset not in DATASETS:
+                raise ValueError(f"dataset {self.dataset!r} is not in NAS-Bench-201; choose from {', '.join(DATASETS)}")
+            if names[0] != "accuracy" or self.objectives[0].goal != "max" or self.objectives[1].goal != "min":
+                raise ValueError("nb201 searches maximise accuracy (first) and minimise one hardware metric (second)")
+        return self
+
+
+class BudgetSpec(Strict):
+    hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = None
+    carbon_g: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> BudgetSpec:
+        if self.hours is None and self.carbon_g is None:
+            raise ValueError("set at least one of budget.hours and budget.carbon_g")
+        return self
+
+
+class TracePoint(Strict):
+    timestamp: datetime
+    carbon_intensity: Annotated[float, Field(ge=0)]
+
+
+class CarbonSpec(Strict):
+    region: Annotated[str, Field(min_length=1, max_length=64)] = "US-CAL-CISO"
+    signal: Literal["replay", "electricitymaps", "watttime"] = "replay"
+    start: datetime | None = None
+    seconds_per_hour: Annotated[float, Field(gt=0, le=3600)] = 3600.0
+    trace: Annotated[list[TracePoint], Field(max_length=24 * 366 * 3)] | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _replay_needs_a_trace(self) -> CarbonSpec:
+        if self.signal != "replay" or self.trace is not None:
+            return self
+        if self.region not in BUNDLED_REGIONS:
+            raise ValueError(f"region {self.region!r} has no bundled trace; choose from {', '.join(BUNDLED_REGIONS)} or upload carbon.trace")
+        if self.start is not None:
+            try:
+                load_region(self.region).index_of(self.start)
+            except TraceRangeError as exc:
+                raise ValueError(f"start {exc}") from None
+        return self
+
+
+class OptimizerSpec(Strict):
+    sampler: Literal["random", "qnehvi"] = "random"
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+class SearchSpec(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    task: TaskSpec
+    gpus: Annotated[int, Field(ge=1, le=4096)]
+    budget: BudgetSpec
+    carbon: CarbonSpec = Field(default_factory=CarbonSpec)
+    policy: Annotated[str, Field(min_length=1, max_length=64)] = "heuristic"
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    accounting: Literal["full", "paper"] = "full"
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_name(cls, value: str) -> str:
+        known = {"vanilla", "oneshot", "heuristic", "rl", "mpc", "oracle"}
+        if value in known or (value.startswith("static:") and value[7:].isdigit()):
+            return value
+        raise ValueError(f"unknown policy {value!r}; choose from {', '.join(sorted(known))} or static:K")
+
+    @model_validator(mode="after")
+    def _static_fits_pool(self) -> SearchSpec:
+        if self.policy.startswith("static:") and int(self.policy[7:]) > self.gpus:
+            raise ValueError(f"policy {self.policy} needs more evaluation GPUs than gpus={self.gpus}")
+        return self
