@@ -38,7 +38,7 @@ class BenchOptionError(CenasError, ValueError):
 
 def proposer_factory(optimizer: Optimizer, sampler: Sampler, max_hypervolume: float):
     """Build the optimizer the simulated searches use (the composition root's choice)."""
-    from scheduler_svc.simulator.proposers import RandomProposer
+    from cenas.search.proposers import RandomProposer
 
     if optimizer is Optimizer.random:
         return RandomProposer

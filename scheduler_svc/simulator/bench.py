@@ -18,7 +18,7 @@ from cenas.carbon.traces import CarbonTrace
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
 from scheduler_svc.simulator.policies import make_policy
-from scheduler_svc.simulator.proposers import ProposerFactory
+from cenas.search.proposers import ProposerFactory
 from scheduler_svc.simulator.results import EpisodeResult
 
 #: Fractions of the problem's maximum hypervolume whose cost we report. Lower ones are

@@ -29,8 +29,8 @@ from cenas.pareto import hypervolume
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
-from scheduler_svc.simulator.proposers import Proposer, ProposerFactory, RandomProposer
-from scheduler_svc.simulator.queue import CarryOver, EvaluationQueue, Run
+from cenas.search.proposers import Proposer, ProposerFactory, RandomProposer
+from cenas.search.queue import CarryOver, EvaluationQueue, Run
 from scheduler_svc.simulator.results import EpisodeResult, EvaluationRecord, HourRow
 
 HISTORY_HOURS = 24

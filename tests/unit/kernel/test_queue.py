@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scheduler_svc.simulator.queue import CarryOver, EvaluationQueue, Run
+from cenas.search.queue import CarryOver, EvaluationQueue, Run
 
 
 def test_pops_lowest_dominance_number_first_ties_by_arrival():

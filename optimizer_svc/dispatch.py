@@ -1,0 +1,119 @@
+"""Just-in-time dispatch for one live search (pure: commands out, results in, no I/O).
+
+Celery queues are FIFO and cannot reorder, so the optimizer keeps the candidate pool itself
+and hands the workers only as much work as the current allocation can start now:
+about one `evaluate` task per evaluation GPU (lowest dominance number first, the same
+`EvaluationQueue` the simulator uses) and one `sample` batch per sampling GPU. The service
+adapter turns commands into Celery tasks and feeds results back; after a restart it
+rebuilds a Dispatcher from the database with `restore`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cenas.search.proposers import Proposer
+from cenas.search.queue import EvaluationQueue
+
+#: Candidates scored per `sample` task: 30 x 20 GPU-seconds = 10 minutes of GPU time, short
+#: enough that a changed allocation takes effect within minutes.
+SAMPLE_BATCH = 30
+
+
+@dataclass(frozen=True)
+class EvaluateCommand:
+    code: int
+
+
+@dataclass(frozen=True)
+class SampleCommand:
+    batch_id: int
+    codes: tuple[int, ...]
+
+
+@dataclass
+class Dispatcher:
+    proposer: Proposer
+    size: int  # architectures in the space
+    screening: bool = True
+    queue_capacity: int = 10
+    sample_batch: int = SAMPLE_BATCH
+    evaluation_gpus: int = 0
+    sampling_gpus: int = 0
+    queue: EvaluationQueue = field(init=False)
+    evaluating: set[int] = field(default_factory=set)
+    sampling: dict[int, tuple[int, ...]] = field(default_factory=dict)  # sample batch id -> codes
+    evaluated: set[int] = field(default_factory=set)
+    _next_batch: int = 0
+    _stale: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = EvaluationQueue(self.queue_capacity)
+
+    # --- inputs -----------------------------------------------------------------------
+    def set_allocation(self, evaluation_gpus: int, sampling_gpus: int) -> None:
+        if evaluation_gpus < 0 or sampling_gpus < 0:
+            raise ValueError(f"GPU counts must be >= 0, got evaluation={evaluation_gpus} sampling={sampling_gpus}")
+        self.evaluation_gpus, self.sampling_gpus = evaluation_gpus, sampling_gpus
+
+    def on_samples(self, batch_id: int, codes: np.ndarray, predicted: np.ndarray) -> bool:
+        """Screened candidates came back; False if this batch was already handled (redelivery)."""
+        if self.sampling.pop(batch_id, None) is None:
+            return False
+        fresh = np.array([c not in self.evaluated and c not in self.evaluating for c in codes.tolist()], dtype=bool)
+        self.queue.offer(np.asarray(codes)[fresh], np.asarray(predicted)[fresh])
+        return True
+
+    def on_evaluation(self, code: int, values: np.ndarray) -> bool:
+        """A training run finished; False if it was already recorded (redelivery)."""
+        if code in self.evaluated:
+            return False
+        self.evaluating.discard(code)
+        self.evaluated.add(code)
+        self.proposer.tell(np.array([code]), np.asarray(values, dtype=np.float64)[None, :])
+        self._stale = True
+        return True
+
+    def restore(self, evaluated: list[tuple[int, np.ndarray]], evaluating: list[int]) -> None:
+        """Rebuild after a restart from what the database recorded."""
+        for code, values in evaluated:
+            self.on_evaluation(code, values)
+        self.evaluating.update(c for c in evaluating if c not in self.evaluated)
+
+    # --- output -----------------------------------------------------------------------
+    def plan(self) -> list[EvaluateCommand | SampleCommand]:
+        """The tasks to dispatch now so that each allocated GPU has one to start."""
+        if self._stale:
+            self.proposer.fit()
+            self._stale = False
+        commands: list[EvaluateCommand | SampleCommand] = []
+        while len(self.evaluating) < self.evaluation_gpus:
+            code = self._next_candidate()
+            if code is None:
+                break
+            self.evaluating.add(code)
+            commands.append(EvaluateCommand(code))
+        if self.screening:
+            while len(self.sampling) < self.sampling_gpus:
+                codes = self.proposer.ask(self.sample_batch, exclude=self._taken(include_sampling=True))
+                if len(codes) == 0:
+                    break
+                batch = tuple(int(c) for c in codes)
+                self.sampling[self._next_batch] = batch
+                commands.append(SampleCommand(self._next_batch, batch))
+                self._next_batch += 1
+        return commands
+
+    def _taken(self, *, include_sampling: bool = False) -> np.ndarray:
+        taken = self.evaluated | self.evaluating | set(self.queue.codes.tolist())
+        if include_sampling:
+            taken |= {c for batch in self.sampling.values() for c in batch}
+        return np.fromiter(taken, dtype=np.int64, count=len(taken))
+
+    def _next_candidate(self) -> int | None:
+        if self.screening:
+            return self.queue.pop()
+        codes = self.proposer.ask(1, exclude=self._taken())
+        return int(codes[0]) if len(codes) else None
