@@ -10,6 +10,7 @@ import sys
 import typer
 
 
+from cenas.cli.forecast import forecast_app
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(forecast_app, name="forecast")
 
 
 
