@@ -24,3 +24,27 @@ class TraceRangeError(CenasError, ValueError):
 
 class InvalidProblemError(CenasError, ValueError):
     """A benchmark problem string or objective that the table cannot provide."""
+
+
+class ProviderError(CenasError):
+    """A carbon-signal provider failed; the message names the provider and what went wrong."""
+
+
+class ProviderConfigError(ProviderError, ValueError):
+    """A provider is missing a setting (API token, username/password) or got a bad one."""
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused the credentials (HTTP 401/403)."""
+
+
+class ProviderRateLimitError(ProviderError):
+    """The provider kept answering 429 Too Many Requests after every retry."""
+
+
+class ProviderUnavailableError(ProviderError, ConnectionError):
+    """The provider could not be reached, timed out, or answered 5xx after every retry."""
+
+
+class ProviderResponseError(ProviderError, ValueError):
+    """The provider answered 200 with a body we cannot read (not JSON, missing fields)."""

@@ -6,7 +6,9 @@ it down; never read `os.environ` elsewhere.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,3 +31,19 @@ class Settings(BaseSettings):
     electricitymaps_token: str | None = None
     watttime_username: str | None = None
     watttime_password: str | None = None
+    electricitymaps_url: str = Field(default="https://api.electricitymap.org", description="Electricity Maps API base URL.")
+    watttime_url: str = Field(default="https://api.watttime.org", description="WattTime API base URL.")
+
+    # carbon signal and the forecaster service
+    carbon_signal: Literal["replay", "electricitymaps", "watttime"] = Field(
+        default="replay", description="Where the forecaster reads actual intensity.")
+    replay_start: datetime = Field(default=datetime(2021, 7, 2, 6, tzinfo=timezone.utc),
+                                   description="Trace time at which a replay clock starts.")
+    replay_seconds_per_hour: float = Field(default=2.0, gt=0, description="Real seconds per replayed trace hour.")
+    forecaster_regions: str = Field(default="US-CAL-CISO,US-MIDA-PJM,DE,US-TEX-ERCO,GB",
+                                    description="Comma-separated regions the forecaster publishes.")
+    forecaster_interval_hours: float = Field(default=1.0, gt=0, description="Publish every this many clock hours.")
+    forecaster_model_dir: Path | None = Field(default=None, description="Directory of <region>/model.json models; unset: the shipped ones.")
+
+    def forecaster_region_list(self) -> list[str]:
+        return [r.strip() for r in self.forecaster_regions.split(",") if r.strip()]

@@ -1,0 +1,85 @@
+"""Clocks: wall time, or a replay clock where one trace hour lasts N real seconds.
+
+Every service asks a :class:`Clock` for "now" and sleeps through it, so demos and tests
+can run a day of trace time in seconds. Clocks are thread-safe (they hold no mutable
+state besides what is set at construction, except :class:`ManualClock`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> datetime:
+        """Current time (UTC, aware) on this clock."""
+
+    @abstractmethod
+    def sleep(self, duration: timedelta) -> None:
+        """Block for ``duration`` of this clock's time."""
+
+    def to_real_seconds(self, duration: timedelta) -> float:
+        """How many real seconds ``duration`` of this clock's time takes."""
+        return duration.total_seconds()
+
+
+class WallClock(Clock):
+    def now(self) -> datetime:
+        return utcnow()
+
+    def sleep(self, duration: timedelta) -> None:
+        time.sleep(max(0.0, duration.total_seconds()))
+
+
+class ReplayClock(Clock):
+    """Trace time that starts at ``start`` and runs ``3600 / seconds_per_hour`` times faster.
+
+    ``monotonic`` is injectable for tests.
+    """
+
+    def __init__(self, start: datetime, seconds_per_hour: float,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if seconds_per_hour <= 0:
+            raise ValueError(f"seconds_per_hour must be > 0, got {seconds_per_hour!r}")
+        self.start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+        self.seconds_per_hour = float(seconds_per_hour)
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def now(self) -> datetime:
+        elapsed = self._monotonic() - self._t0
+        return self.start + timedelta(hours=elapsed / self.seconds_per_hour)
+
+    def to_real_seconds(self, duration: timedelta) -> float:
+        return duration.total_seconds() / 3600.0 * self.seconds_per_hour
+
+    def sleep(self, duration: timedelta) -> None:
+        time.sleep(max(0.0, self.to_real_seconds(duration)))
+
+
+class ManualClock(Clock):
+    """A clock that moves only when told (tests); ``sleep`` advances it instantly."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, duration: timedelta) -> None:
+        with self._lock:
+            self._now += duration
+
+    def sleep(self, duration: timedelta) -> None:
+        self.advance(duration)

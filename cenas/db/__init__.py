@@ -1,0 +1,11 @@
+"""One path to the database: an engine built from settings, and the shared tables.
+
+``CENAS_DATABASE_URL`` when set (PostgreSQL in compose), else a SQLite file in the
+settings' data directory. Tables are created with ``create_all`` for now; migrations come
+with the runtime issue.
+"""
+
+from cenas.db.engine import make_engine, sqlite_url
+from cenas.db.forecasts import ForecastRecord, latest_forecast, save_forecast
+
+__all__ = ["make_engine", "sqlite_url", "ForecastRecord", "save_forecast", "latest_forecast"]

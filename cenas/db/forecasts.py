@@ -1,0 +1,75 @@
+"""The forecasts table: every published carbon forecast, for the gateway's
+``GET /v1/forecasts/{region}`` (latest per region)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, Engine, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+from cenas.contracts import CarbonForecast, ForecastPoint
+
+
+class ForecastBase(SQLModel):
+    region: str = Field(index=True)
+    issued_at: datetime = Field(sa_column_kwargs={}, sa_type=DateTime(timezone=True))
+    published_at: datetime = Field(sa_type=DateTime(timezone=True))
+    model: str
+    signal: str
+    actual_intensity: float | None = None
+    stale: bool = False
+    points: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ForecastRecord(ForecastBase, table=True):
+    """One forecast as published. (region, issued_at, model, stale) is unique, so saving
+    the same message twice (at-least-once delivery) is a no-op."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (UniqueConstraint("region", "issued_at", "model", "stale", name="uq_forecast"),)
+    id: int | None = Field(default=None, primary_key=True)
+
+    def to_message(self) -> CarbonForecast:
+        return CarbonForecast(
+            region=self.region, issued_at=_aware(self.issued_at), published_at=_aware(self.published_at),
+            actual_intensity=self.actual_intensity, model=self.model, signal=self.signal, stale=self.stale,
+            points=[ForecastPoint.model_validate(p) for p in self.points],
+        )
+
+
+def _aware(when: datetime) -> datetime:
+    from datetime import timezone
+
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def save_forecast(engine: Engine, *, forecast: CarbonForecast) -> ForecastRecord:
+    """Insert ``forecast`` unless the same (region, issued_at, model, stale) row exists."""
+    with Session(engine) as session:
+        existing = session.exec(
+            select(ForecastRecord).where(
+                ForecastRecord.region == forecast.region, ForecastRecord.issued_at == forecast.issued_at,
+                ForecastRecord.model == forecast.model, ForecastRecord.stale == forecast.stale,
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        record = ForecastRecord(
+            region=forecast.region, issued_at=forecast.issued_at, published_at=forecast.published_at,
+            model=forecast.model, signal=forecast.signal, actual_intensity=forecast.actual_intensity,
+            stale=forecast.stale, points=[p.model_dump(mode="json") for p in forecast.points],
+        )
+        session.add(record)
+        session.commit()
+        session.refresh(record)
+        return record
+
+
+def latest_forecast(engine: Engine, *, region: str) -> ForecastRecord | None:
+    """The most recently published forecast for ``region``, or None."""
+    with Session(engine) as session:
+        return session.exec(
+            select(ForecastRecord).where(ForecastRecord.region == region)
+            .order_by(ForecastRecord.published_at.desc(), ForecastRecord.id.desc())  # type: ignore[union-attr]
+        ).first()

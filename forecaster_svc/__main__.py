@@ -1,0 +1,45 @@
+"""``python -m forecaster_svc``: publish carbon forecasts until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from cenas.errors import CenasError
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from cenas.bus import Publisher
+    from cenas.db import make_engine, save_forecast
+    from cenas.settings import Settings
+    from forecaster_svc import bootstrap
+    from forecaster_svc.service import ForecastService
+
+    try:
+        settings = Settings()
+        clock = bootstrap.build_clock(settings)
+        provider = bootstrap.build_provider(settings, clock)
+        regions = settings.forecaster_region_list()
+        engine = make_engine(settings)
+        service = ForecastService(
+            regions=regions, provider=provider, models=bootstrap.load_models(regions, settings.forecaster_model_dir),
+            publisher=Publisher(settings.broker_url), save=lambda m: save_forecast(engine, forecast=m),
+            clock=clock, interval=bootstrap.interval(settings),
+        )
+    except (CenasError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.getLogger("forecaster_svc").info("publishing %s every %s", ", ".join(regions), service.interval)
+    service.run(stop)
+    provider.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Wires settings to the service: provider, clock, models, publisher, database.
+
+Tests call :func:`build_provider` / :func:`load_models` with their own settings and fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from cenas.carbon.providers import ElectricityMapsProvider, ReplayProvider, WattTimeProvider
+from cenas.carbon.providers.base import CarbonSignalProvider
+from cenas.clock import Clock, ReplayClock, WallClock
+from cenas.settings import Settings
+from forecaster_svc.errors import ModelFileError
+from forecaster_svc.models import Forecaster
+from forecaster_svc.models.naive import SeasonalNaive
+from forecaster_svc.models.store import load_model
+from forecaster_svc.training import shipped_dir
+
+log = logging.getLogger(__name__)
+
+
+def build_clock(settings: Settings) -> Clock:
+    if settings.carbon_signal == "replay":
+        return ReplayClock(settings.replay_start, settings.replay_seconds_per_hour)
+    return WallClock()
+
+
+def build_provider(settings: Settings, clock: Clock) -> CarbonSignalProvider:
+    if settings.carbon_signal == "electricitymaps":
+        return ElectricityMapsProvider(settings.electricitymaps_token, base_url=settings.electricitymaps_url)
+    if settings.carbon_signal == "watttime":
+        return WattTimeProvider(settings.watttime_username, settings.watttime_password, base_url=settings.watttime_url)
+    return ReplayProvider(clock)
+
+
+def load_models(regions: list[str], model_dir: Path | None = None) -> dict[str, Forecaster]:
+    """The trained model of each region; a seasonal-naive fallback (logged) where none exists."""
+    models: dict[str, Forecaster] = {}
+    for region in regions:
+        directory = (model_dir / region) if model_dir else shipped_dir(region)
+        try:
+            models[region], manifest = load_model(directory)
+            log.info("%s: %s model trained on %s .. %s", region, manifest["model"], manifest["train_start"], manifest["train_end"])
+        except ModelFileError as exc:
+            log.warning("%s: no trained model (%s); using the seasonal-naive baseline", region, exc)
+            models[region] = SeasonalNaive.ready()
+    return models
+
+
+def interval(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.forecaster_interval_hours)

@@ -1,0 +1,107 @@
+"""The forecaster service loop (the adapter): provider -> model -> bus + database.
+
+Each tick, for every configured region:
+
+1. read the latest actual intensity and the recent hourly history from the provider;
+2. forecast the next ``horizon`` hours from the current hour with the region's model;
+3. publish ``carbon.forecast.<region>`` and save the forecast.
+
+Failure semantics (per region, per tick; the loop never dies of them):
+- provider error -> the last good forecast for the region is re-published with
+  ``stale=True`` (nothing is published if there has never been a good one);
+- model error -> logged, same as a provider error;
+- publish or database error -> logged; the next tick tries again. Saving is idempotent
+  (unique region/issued_at/model/stale), so a retried tick cannot duplicate rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable, Protocol
+
+from cenas.carbon.providers.base import CarbonSignalProvider
+from cenas.clock import Clock
+from cenas.contracts import CarbonForecast, ForecastPoint
+from cenas.errors import CenasError, ProviderError
+from forecaster_svc.models import Forecaster, HourlySeries
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+
+
+class Publishes(Protocol):
+    def publish(self, message: CarbonForecast) -> None: ...
+
+
+@dataclass
+class ForecastService:
+    regions: list[str]
+    provider: CarbonSignalProvider
+    models: dict[str, Forecaster]
+    publisher: Publishes
+    save: Callable[[CarbonForecast], object]
+    clock: Clock
+    interval: timedelta = HOUR
+    horizon: int = 72
+    last_good: dict[str, CarbonForecast] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [r for r in self.regions if r not in self.models]
+        if missing:
+            raise ValueError(f"no model for region(s) {', '.join(missing)}")
+
+    def forecast_region(self, region: str) -> CarbonForecast:
+        """A fresh forecast for ``region`` (raises on provider or model failure)."""
+        now = self.clock.now()
+        issue = now.replace(minute=0, second=0, microsecond=0)
+        model = self.models[region]
+        reading = self.provider.latest(region)
+        history = self.provider.history(region, issue - model.min_history * HOUR, issue)
+        fc = model.forecast(HourlySeries.from_trace(history), issue, self.horizon)
+        low, high = fc.quantiles.get(0.1), fc.quantiles.get(0.9)
+        points = [
+            ForecastPoint(time=t, intensity=max(0.0, float(v)),
+                          p10=None if low is None else max(0.0, float(low[i])),
+                          p90=None if high is None else max(0.0, float(high[i])))
+            for i, (t, v) in enumerate(zip(fc.times(), fc.values))
+        ]
+        return CarbonForecast(region=region, issued_at=issue, published_at=now, actual_intensity=reading.intensity,
+                              actual_time=reading.time, model=fc.model, signal=self.provider.name, points=points)
+
+    def tick(self) -> list[CarbonForecast]:
+        """One round over every region; returns what was published."""
+        sent = []
+        for region in self.regions:
+            try:
+                message = self.forecast_region(region)
+                self.last_good[region] = message
+            except (ProviderError, CenasError, ValueError) as exc:
+                kind = "provider" if isinstance(exc, ProviderError) else "forecast"
+                previous = self.last_good.get(region)
+                if previous is None:
+                    log.warning("%s failed for %s and there is no earlier forecast to repeat: %s", kind, region, exc)
+                    continue
+                log.warning("%s failed for %s (%s); re-publishing the forecast of %s as stale",
+                            kind, region, exc, previous.issued_at.isoformat())
+                message = previous.model_copy(update={"stale": True, "published_at": self.clock.now()})
+            try:
+                self.publisher.publish(message)
+                sent.append(message)
+            except Exception:
+                log.exception("publishing %s failed; will retry next tick", message.routing_key)
+            try:
+                self.save(message)
+            except Exception:
+                log.exception("saving the forecast for %s failed", region)
+        return sent
+
+    def run(self, stop: threading.Event, max_ticks: int | None = None) -> None:
+        """Tick every ``interval`` of clock time until ``stop`` is set."""
+        ticks = 0
+        while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
+            self.tick()
+            ticks += 1
+            stop.wait(self.clock.to_real_seconds(self.interval))
