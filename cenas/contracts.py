@@ -71,8 +71,95 @@ class CarbonForecast(Message):
         return value.astimezone(timezone.utc)
 
 
+class SearchCreated(Message):
+    """``search.created``: a search was stored and waits to run."""
+
+    routing_prefix: ClassVar[str] = "search.created"
+    kind: Literal["search.created"] = "search.created"
+    search_id: str = Field(min_length=1)
+
+
+class SearchCancelled(Message):
+    """``search.cancelled``: the owner asked to stop a search."""
+
+    routing_prefix: ClassVar[str] = "search.cancelled"
+    kind: Literal["search.cancelled"] = "search.cancelled"
+    search_id: str = Field(min_length=1)
+
+
+class ScheduleDecision(Message):
+    """``schedule.decision.<search>``: GPUs per role for one interval of one search.
+
+    ``fallback`` says why the heuristic stood in for the search's policy, when it did.
+    """
+
+    routing_prefix: ClassVar[str] = "schedule.decision"
+    kind: Literal["schedule.decision"] = "schedule.decision"
+    search_id: str = Field(min_length=1)
+    interval: int = Field(ge=0)
+    valid_from: AwareDatetime
+    gpus_evaluation: int = Field(ge=0)
+    gpus_sampling: int = Field(ge=0)
+    gpus_idle: int = Field(ge=0)
+    policy: str
+    fallback: str | None = None
+    intensity: float = Field(ge=0)
+    forecast: list[float] = Field(default_factory=list)
+    inputs: dict[str, float | int | None] = Field(default_factory=dict)
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.routing_prefix}.{self.search_id}"
+
+
+class SampleCompleted(Message):
+    """``sample.completed``: a sampling GPU scored a batch of candidates."""
+
+    routing_prefix: ClassVar[str] = "sample.completed"
+    kind: Literal["sample.completed"] = "sample.completed"
+    search_id: str = Field(min_length=1)
+    batch_id: int = Field(ge=0)
+    codes: list[int]
+    predicted: list[list[float]]
+    gpu_seconds: float = Field(ge=0)
+    energy_kwh: float = Field(ge=0)
+    worker: str
+
+
+class EvaluationCompleted(Message):
+    """``evaluation.completed``: an architecture was trained and its result recorded."""
+
+    routing_prefix: ClassVar[str] = "evaluation.completed"
+    kind: Literal["evaluation.completed"] = "evaluation.completed"
+    search_id: str = Field(min_length=1)
+    code: int = Field(ge=0)
+    values: list[float]
+    gpu_seconds: float = Field(ge=0)
+    energy_kwh: float = Field(ge=0)
+    carbon_g: float = Field(ge=0)
+    worker: str
+
+
+class SearchProgress(Message):
+    """``search.progress``: where a search stands."""
+
+    routing_prefix: ClassVar[str] = "search.progress"
+    kind: Literal["search.progress"] = "search.progress"
+    search_id: str = Field(min_length=1)
+    status: str
+    elapsed_hours: float = Field(ge=0)
+    evaluations: int = Field(ge=0)
+    samples: int = Field(ge=0)
+    hypervolume: float = Field(ge=0)
+    carbon_g: float = Field(ge=0)
+    energy_kwh: float = Field(ge=0)
+
+
 #: Routing-key prefix -> message model, for consumers that decode by key.
-REGISTRY: dict[str, type[Message]] = {CarbonForecast.routing_prefix: CarbonForecast}
+REGISTRY: dict[str, type[Message]] = {
+    model.routing_prefix: model
+    for model in (CarbonForecast, SearchCreated, SearchCancelled, ScheduleDecision, SampleCompleted, EvaluationCompleted, SearchProgress)
+}
 
 
 def model_for_routing_key(key: str) -> type[Message] | None:

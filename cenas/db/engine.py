@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from cenas.settings import Settings
 
@@ -24,7 +27,24 @@ def make_engine(settings: Settings, *, create_tables: bool = True) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True)
     if create_tables:
-        import cenas.db.forecasts  # noqa: F401  (registers the tables)
-
-        SQLModel.metadata.create_all(engine)
+        migrate(engine)
     return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return config
+
+
+#: Alembic's context is process-global, so threads migrate one at a time; processes
+#: serialise on a PostgreSQL advisory lock taken in migrations/env.py.
+_MIGRATION_LOCK = threading.Lock()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent; safe for concurrent starts)."""
+    config = alembic_config()
+    with _MIGRATION_LOCK, engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
