@@ -83,3 +83,31 @@ class ManualClock(Clock):
 
     def sleep(self, duration: timedelta) -> None:
         self.advance(duration)
+
+
+class SearchClock:
+    """A running search's trace time, identical in every process and on every host.
+
+    Anchored at the wall-clock instant the search started (stored in the database), so
+    the optimizer, the scheduler and the workers agree on which trace hour it is without
+    talking to each other: trace hours elapsed = wall seconds since start / seconds_per_hour.
+    """
+
+    def __init__(self, trace_start: datetime, started_at: datetime, seconds_per_hour: float) -> None:
+        if seconds_per_hour <= 0:
+            raise ValueError(f"seconds_per_hour must be > 0, got {seconds_per_hour!r}")
+        self.trace_start = trace_start if trace_start.tzinfo else trace_start.replace(tzinfo=timezone.utc)
+        self.started_at = started_at if started_at.tzinfo else started_at.replace(tzinfo=timezone.utc)
+        self.seconds_per_hour = float(seconds_per_hour)
+
+    def hours(self, at: datetime | None = None) -> float:
+        """Trace hours elapsed since the search started."""
+        return max(0.0, ((at or utcnow()) - self.started_at).total_seconds() / self.seconds_per_hour)
+
+    def wall_at(self, hours: float) -> datetime:
+        """The wall-clock instant at which `hours` trace hours will have elapsed."""
+        return self.started_at + timedelta(seconds=hours * self.seconds_per_hour)
+
+    def real_seconds(self, gpu_seconds: float) -> float:
+        """Wall seconds that `gpu_seconds` of trace time take (a replayed task's sleep)."""
+        return gpu_seconds / 3600.0 * self.seconds_per_hour

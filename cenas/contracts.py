@@ -133,7 +133,7 @@ class EvaluationCompleted(Message):
     kind: Literal["evaluation.completed"] = "evaluation.completed"
     search_id: str = Field(min_length=1)
     code: int = Field(ge=0)
-    values: list[float]
+    objectives: dict[str, float]  # raw values by objective name, in their own units
     gpu_seconds: float = Field(ge=0)
     energy_kwh: float = Field(ge=0)
     carbon_g: float = Field(ge=0)

@@ -8,9 +8,6 @@ dominate each one, LaMOO's ranking) are not in botorch and are computed here.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from botorch.utils.multi_objective.hypervolume import Hypervolume
-from botorch.utils.multi_objective.pareto import is_non_dominated
 
 ArrayNM = np.ndarray  # an `n x m` float array of maximised objective values
 
@@ -19,6 +16,9 @@ def non_dominated_mask(values: ArrayNM) -> np.ndarray:
     """Boolean mask of the Pareto-optimal rows of an `n x m` array (duplicates all kept)."""
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
+    import torch  # botorch and torch load lazily: workers that never compute a front start faster
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
     y = torch.as_tensor(np.asarray(values, dtype=np.float64))
     return is_non_dominated(y, deduplicate=False).numpy()
 
@@ -31,6 +31,9 @@ def hypervolume(values: ArrayNM, ref_point: np.ndarray) -> float:
     if len(vals) == 0:
         return 0.0
     front = vals[non_dominated_mask(vals)]
+    import torch
+    from botorch.utils.multi_objective.hypervolume import Hypervolume
+
     return float(Hypervolume(torch.as_tensor(ref)).compute(torch.as_tensor(front)))
 
 

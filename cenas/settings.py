@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded database and caches live.")
     broker_url: str | None = Field(default=None, description="RabbitMQ URL; unset means the embedded default.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; unset means SQLite in data_dir.")
+    pool_gpus: int = Field(default=8, ge=1, description="GPUs the worker pool offers; searches that do not fit wait queued.")
+    tick_seconds: float = Field(default=0.1, gt=0, description="How often the optimizer and scheduler loops look at the clock.")
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     gateway_url: str = "http://127.0.0.1:8000"

@@ -10,7 +10,7 @@
 
 from cenas.bus.consumer import Consumer
 from cenas.bus.publisher import Publisher, PublishError
-from cenas.bus.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EXCHANGE, EXCHANGE_NAME, connect
+from cenas.bus.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EXCHANGE, EXCHANGE_NAME, connect, connect_from
 
 __all__ = ["Consumer", "Publisher", "PublishError", "EXCHANGE", "EXCHANGE_NAME",
-           "DEAD_LETTER_EXCHANGE", "DEAD_LETTER_QUEUE", "connect"]
+           "DEAD_LETTER_EXCHANGE", "DEAD_LETTER_QUEUE", "connect", "connect_from"]

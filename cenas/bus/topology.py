@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue
 
+from cenas.broker import broker_args
+from cenas.settings import Settings
+
 EXCHANGE_NAME = "cenas"
 EXCHANGE = Exchange(EXCHANGE_NAME, type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("cenas.dlx", type="fanout", durable=True)
@@ -16,6 +19,12 @@ MEMORY_URL = "memory://"
 def connect(url: str | None, *, heartbeat: int = 30) -> Connection:
     """A kombu connection (lazy: nothing is opened yet) with publisher confirms enabled."""
     return Connection(url or MEMORY_URL, heartbeat=heartbeat, transport_options={"confirm_publish": True})
+
+
+def connect_from(settings: Settings, *, heartbeat: int = 30) -> Connection:
+    """The bus connection for these settings: RabbitMQ, or the embedded filesystem broker."""
+    url, options = broker_args(settings)
+    return Connection(url, heartbeat=heartbeat if settings.broker_url else 0, transport_options=options)
 
 
 def queue(name: str, routing_keys: list[str]) -> Queue:

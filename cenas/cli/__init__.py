@@ -11,6 +11,7 @@ import typer
 
 from cenas.cli.bench import bench_command
 from cenas.cli.forecast import forecast_app
+from cenas.cli.up import up_command
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.command("bench")(bench_command)
 app.add_typer(forecast_app, name="forecast")
+app.command("up")(up_command)
 
 
 @app.callback()

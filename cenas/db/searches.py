@@ -160,3 +160,15 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(index=True, unique=True)
     created_at: datetime = _when(default_factory=utcnow)
     revoked: bool = False
+
+
+def create_search(engine, *, spec: dict, owner: str | None = None) -> Search:
+    """Store a validated spec as a queued search (the caller announces `search.created`)."""
+    from sqlmodel import Session
+
+    search = Search(owner=owner, name=spec["name"], spec=spec)
+    with Session(engine) as session:
+        session.add(search)
+        session.commit()
+        session.refresh(search)
+    return search

@@ -1,0 +1,85 @@
+"""`cenas up`: every service as a local process; Ctrl-C or SIGTERM stops them all cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from cenas.settings import Settings
+
+#: module -> extra arguments; the order is the start order
+SERVICES: dict[str, list[str]] = {
+    "scheduler_svc": [],
+    "optimizer_svc": [],
+    "worker.pool_service": [],
+}
+
+
+class LocalStack:
+    """Child processes of one `cenas up` (also used by `cenas demo` and the tests)."""
+
+    def __init__(self, virtual_gpus: int | None, extra: dict[str, list[str]] | None = None) -> None:
+        self.commands = {name: [sys.executable, "-m", name, *args] for name, args in {**SERVICES, **(extra or {})}.items()}
+        worker = [sys.executable, "-m", "worker"]
+        if virtual_gpus is not None:
+            worker += ["--virtual-gpus", str(virtual_gpus)]
+        self.commands["worker"] = worker
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        for name, command in self.commands.items():
+            self.children[name] = subprocess.Popen(command)
+
+    def check(self) -> str | None:
+        """The name of a service that exited, if any."""
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                return name
+        return None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def up_command(
+    virtual_gpus: Annotated[Optional[int], typer.Option(help="Run N CPU stand-ins for GPUs (hosts without NVIDIA GPUs).")] = None,
+) -> None:
+    """Start all services as local processes (RabbitMQ/PostgreSQL when configured, else embedded)."""
+    settings = Settings()
+    console = Console(stderr=True)
+    broker = settings.broker_url or f"embedded (filesystem broker in {settings.data_dir / 'broker'})"
+    database = settings.database_url or f"embedded (SQLite {settings.data_dir / 'cenas.db'})"
+    console.print(f"broker: {broker}\ndatabase: {database}")
+    stack = LocalStack(virtual_gpus)
+    stopping = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.update(now=True))
+    stack.start()
+    console.print(f"started {', '.join(stack.children)}; Ctrl-C stops them")
+    try:
+        while not stopping["now"]:
+            dead = stack.check()
+            if dead:
+                console.print(f"[red]{dead} exited ({stack.children[dead].returncode}); stopping the rest[/]")
+                break
+            time.sleep(0.5)
+    finally:
+        stack.stop()
+    console.print("all services stopped")
+    if not stopping["now"]:
+        raise typer.Exit(1)

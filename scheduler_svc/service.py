@@ -1,0 +1,152 @@
+"""The scheduler service (`python -m scheduler_svc`): one decision per search per interval.
+
+At the start of each trace hour of each running search it builds the same Observation the
+simulator gives policies (progress from the database, the hour's intensity, the trailing
+24 hours, the latest forecast for the region when one is fresh), runs the search's policy,
+persists the decision and publishes `schedule.decision.<search>`. Decisions are idempotent
+per interval: the (search, interval) row is unique and a decision that exists is only
+re-published. When the policy cannot be loaded or needs a forecast that is missing or
+stale, the heuristic decides and the decision says why (`fallback`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from datetime import timedelta
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from cenas.bus import Publisher
+from cenas.contracts import ScheduleDecision
+from cenas.db.forecasts import latest_forecast
+from cenas.db.searches import Decision, Search, SearchStatus
+from cenas.errors import CenasError
+from cenas.search.context import SearchContext, build_context
+from scheduler_svc.simulator.allocation import EpisodeContext, Observation
+from scheduler_svc.simulator.engine import HISTORY_HOURS
+from scheduler_svc.simulator.policies import AllocationPolicy, HeuristicPolicy, make_policy
+
+log = logging.getLogger(__name__)
+#: a forecast older than this (trace time) does not count as fresh
+FORECAST_MAX_AGE = timedelta(hours=2)
+
+
+class SchedulerService:
+    def __init__(self, engine: Engine, publisher: Publisher) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self._policies: dict[str, tuple[AllocationPolicy, str | None]] = {}
+        self._contexts: dict[str, SearchContext] = {}
+        self._last_hv: dict[str, float] = {}
+
+    def _policy(self, ctx: SearchContext) -> tuple[AllocationPolicy, str | None]:
+        if ctx.search_id not in self._policies:
+            episode = EpisodeContext(ctx.spec.gpus, math.ceil(ctx.spec.budget.hours or 24 * 365), ctx.spec.budget.carbon_g,
+                                     ctx.problem.max_hypervolume, ctx.spec.optimizer.seed)
+            fallback = None
+            try:
+                policy = make_policy(ctx.spec.policy)
+                policy.reset(episode)
+            except CenasError as exc:
+                fallback = f"policy {ctx.spec.policy} unavailable ({exc}); heuristic used"
+                policy = HeuristicPolicy()
+                policy.reset(episode)
+            self._policies[ctx.search_id] = (policy, fallback)
+        return self._policies[ctx.search_id]
+
+    def tick(self) -> int:
+        """Decide every interval that has begun and has no decision yet; returns decisions made."""
+        made = 0
+        with Session(self.engine) as session:
+            running = session.exec(select(Search).where(Search.status == SearchStatus.RUNNING)).all()
+        live = {s.id for s in running}
+        for key in [k for k in self._policies if k not in live]:
+            self._policies.pop(key, None)
+            self._contexts.pop(key, None)
+        for search in running:
+            ctx = self._contexts.get(search.id)
+            if ctx is None:
+                ctx = self._contexts[search.id] = build_context(search.id, search.spec, search.started_at)
+            assert ctx.clock is not None
+            interval = int(ctx.clock.hours())
+            if ctx.spec.budget.hours is not None and interval >= ctx.spec.budget.hours:
+                continue
+            if self._decided(search.id, interval):
+                continue
+            self._decide(ctx, search, interval)
+            made += 1
+        return made
+
+    def _decided(self, search_id: str, interval: int) -> bool:
+        with Session(self.engine) as session:
+            return session.exec(select(Decision.id).where(Decision.search_id == search_id, Decision.interval == interval)).first() is not None
+
+    def observe(self, ctx: SearchContext, search: Search, interval: int) -> Observation:
+        first = ctx.first_index + interval
+        history = ctx.trace.values[max(0, first - HISTORY_HOURS + 1) : first + 1]
+        max_hv = ctx.problem.max_hypervolume
+        previous = self._last_hv.get(search.id, 0.0)
+        self._last_hv[search.id] = search.hypervolume
+        return Observation(
+            hour=interval, hours_total=math.ceil(ctx.spec.budget.hours or interval + 1), gpus=ctx.spec.gpus,
+            intensity=ctx.intensity(interval), intensity_history=np.asarray(history), forecast=self._forecast(ctx, interval),
+            hypervolume_fraction=search.hypervolume / max_hv, hypervolume_gain=(search.hypervolume - previous) / max_hv,
+            evaluations=search.evaluations, queued=0, carried=0, carbon_g=search.carbon_g, energy_kwh=search.energy_kwh,
+            carbon_cap_g=ctx.spec.budget.carbon_g,
+        )
+
+    def _forecast(self, ctx: SearchContext, interval: int) -> np.ndarray | None:
+        record = latest_forecast(self.engine, region=ctx.spec.carbon.region)
+        if record is None or not record.points:
+            return None
+        now = ctx.trace.start + timedelta(hours=ctx.first_index + interval)
+        issued = record.issued_at if record.issued_at.tzinfo else record.issued_at.replace(tzinfo=now.tzinfo)
+        if record.stale or abs(now - issued) > FORECAST_MAX_AGE:
+            return None
+        return np.array([p["intensity"] for p in record.points])
+
+    def _decide(self, ctx: SearchContext, search: Search, interval: int) -> None:
+        policy, fallback = self._policy(ctx)
+        observation = self.observe(ctx, search, interval)
+        allocation = policy.decide(observation)
+        assert ctx.clock is not None
+        row = Decision(
+            search_id=search.id, interval=interval, valid_from=ctx.clock.wall_at(interval),
+            gpus_evaluation=allocation.evaluation, gpus_sampling=allocation.sampling, gpus_idle=allocation.idle,
+            policy=policy.name, fallback=fallback, intensity=observation.intensity,
+            forecast=[] if observation.forecast is None else [float(v) for v in observation.forecast],
+            inputs={"hypervolume_fraction": observation.hypervolume_fraction, "evaluations": observation.evaluations,
+                    "carbon_g": observation.carbon_g, "hour": interval},
+        )
+        with Session(self.engine) as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # another scheduler instance decided first: publish theirs
+                session.rollback()
+                row = session.exec(select(Decision).where(Decision.search_id == search.id, Decision.interval == interval)).one()
+            session.refresh(row)
+        self.publisher.publish(ScheduleDecision(
+            search_id=row.search_id, interval=row.interval, valid_from=row.valid_from, gpus_evaluation=row.gpus_evaluation,
+            gpus_sampling=row.gpus_sampling, gpus_idle=row.gpus_idle, policy=row.policy, fallback=row.fallback,
+            intensity=row.intensity, forecast=row.forecast, inputs=row.inputs,
+        ))
+        log.info("search %s hour %d: %d eval / %d sample / %d idle (%s%s)", search.id[:8], interval, row.gpus_evaluation,
+                 row.gpus_sampling, row.gpus_idle, row.policy, ", fallback" if row.fallback else "")
+
+
+def run(settings=None, should_stop=lambda: False) -> None:
+    from cenas.bus import connect_from
+    from cenas.db import make_engine
+    from cenas.settings import Settings
+
+    settings = settings or Settings()
+    service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
+    while not should_stop():
+        service.tick()
+        time.sleep(settings.tick_seconds)

@@ -1,0 +1,56 @@
+"""One Celery worker process bound to one GPU (`python -m worker.gpu_process --index N`).
+
+It starts consuming only its own parking queue; the pool controller then moves it to the
+`sampling` or `evaluation` queue with Celery remote control. Concurrency 1, solo pool:
+the process is the GPU's only user, and killing it kills exactly its task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+
+from cenas.bus import Publisher, connect_from
+from cenas.db import make_engine
+from cenas.settings import Settings
+from cenas.work import make_celery
+from worker.handlers import WorkerRuntime
+from worker.tasks import register_tasks
+
+
+def worker_name(index: int, host: str | None = None) -> str:
+    return f"gpu{index}@{host or socket.gethostname()}"
+
+
+def park_queue(name: str) -> str:
+    """A worker's private queue: consuming it means holding no role (idle)."""
+    return f"park.{name}"
+
+
+def run(index: int, settings: Settings) -> None:
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # before anything touches CUDA
+    name = worker_name(index)
+    engine = make_engine(settings)
+    publisher = Publisher(connection=connect_from(settings))
+    app = make_celery(settings)
+    register_tasks(app, WorkerRuntime(name, engine, publisher))
+    worker = app.Worker(
+        hostname=name, queues=[park_queue(name)], concurrency=1, pool="solo",
+        without_gossip=True, without_mingle=True, without_heartbeat=True, loglevel="INFO",
+        optimization="fair",
+    )
+    worker.start()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--index", type=int, required=True, help="GPU index (CUDA_VISIBLE_DEVICES)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s gpu{args.index} %(levelname)s %(name)s: %(message)s")
+    run(args.index, Settings())
+
+
+if __name__ == "__main__":
+    main()
