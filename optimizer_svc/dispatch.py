@@ -2,8 +2,9 @@
 
 Celery queues are FIFO and cannot reorder, so the optimizer keeps the candidate pool itself
 and hands the workers only as much work as the current allocation can start now:
-about one `evaluate` task per evaluation GPU (lowest dominance number first, the same
-`EvaluationQueue` the simulator uses) and one `sample` batch per sampling GPU. The service
+about one `evaluate` task per evaluation GPU (plus a few spares, see `evaluation_slots`;
+lowest dominance number first, the same `EvaluationQueue` the simulator uses) and one
+`sample` batch per sampling GPU. The service
 adapter turns commands into Celery tasks and feeds results back; after a restart it
 rebuilds a Dispatcher from the database with `restore`.
 """
@@ -17,9 +18,10 @@ import numpy as np
 from cenas.search.proposers import Proposer
 from cenas.search.queue import EvaluationQueue
 
-#: Candidates scored per `sample` task: 30 x 20 GPU-seconds = 10 minutes of GPU time, short
-#: enough that a changed allocation takes effect within minutes.
-SAMPLE_BATCH = 30
+#: Candidates scored per `sample` task: 90 x 20 GPU-seconds = half an hour of GPU time:
+#: few enough messages to keep up at fast replay, short enough that a changed allocation
+#: takes effect within half an hour of trace time.
+SAMPLE_BATCH = 90
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ class Dispatcher:
             self.on_evaluation(code, values)
         self.evaluating.update(c for c in evaluating if c not in self.evaluated)
 
+    @property
+    def evaluation_slots(self) -> int:
+        """Evaluations kept in flight: two per GPU (one running, one reserved), so a GPU
+        that finishes finds its next task already delivered instead of waiting a round trip."""
+        return 2 * self.evaluation_gpus
+
     # --- output -----------------------------------------------------------------------
     def plan(self) -> list[EvaluateCommand | SampleCommand]:
         """The tasks to dispatch now so that each allocated GPU has one to start."""
@@ -89,7 +97,7 @@ class Dispatcher:
             self.proposer.fit()
             self._stale = False
         commands: list[EvaluateCommand | SampleCommand] = []
-        while len(self.evaluating) < self.evaluation_gpus:
+        while len(self.evaluating) < self.evaluation_slots:
             code = self._next_candidate()
             if code is None:
                 break

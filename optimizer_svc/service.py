@@ -36,6 +36,8 @@ from optimizer_svc.lamoo import LaMOO, LaMOOConfig
 from cenas.work import EVALUATE, EVALUATION_QUEUE, SAMPLE, SAMPLING_QUEUE
 
 log = logging.getLogger(__name__)
+#: how often a live search's progress row (and `search.progress`) is refreshed
+PROGRESS_EVERY_S = 0.5
 
 
 @dataclass
@@ -45,6 +47,8 @@ class LiveSearch:
     codes: list[int] = field(default_factory=list)
     values: list[np.ndarray] = field(default_factory=list)
     idle_accounted: int = 0  # intervals whose parked-GPU energy is recorded
+    samples: int = 0  # candidates screened so far
+    next_progress: float = 0.0  # monotonic time of the next progress write
 
     def hypervolume(self) -> float:
         if not self.values:
@@ -93,6 +97,8 @@ class OptimizerService:
         if decision is not None:
             live.dispatcher.set_allocation(decision.gpus_evaluation, decision.gpus_sampling)
         live.idle_accounted = (idle + 1) if idle is not None else 0
+        with Session(self.engine) as session:
+            live.samples = sum(len(c) for c in session.exec(select(SampleBatch.codes).where(SampleBatch.search_id == search.id)).all())
         self.live[search.id] = live
         return live
 
@@ -145,7 +151,8 @@ class OptimizerService:
             live.dispatcher.set_allocation(message.gpus_evaluation, message.gpus_sampling)
             self.pump(live)
         elif isinstance(message, SampleCompleted):
-            live.dispatcher.on_samples(message.batch_id, np.array(message.codes, dtype=np.int64), np.array(message.predicted))
+            if live.dispatcher.on_samples(message.batch_id, np.array(message.codes, dtype=np.int64), np.array(message.predicted)):
+                live.samples += len(message.codes)
             self._mark_done(live.ctx.search_id, "sample", message.batch_id)
             self.pump(live)
         elif isinstance(message, EvaluationCompleted):
@@ -168,17 +175,21 @@ class OptimizerService:
     def pump(self, live: LiveSearch) -> None:
         """Dispatch what the allocation can start now."""
         search_id = live.ctx.search_id
-        for command in live.dispatcher.plan():
-            if isinstance(command, EvaluateCommand):
-                self.celery.send_task(EVALUATE, args=[search_id, command.code], queue=EVALUATION_QUEUE)
-                row = Dispatch(search_id=search_id, kind="evaluate", key=command.code)
-            else:
-                assert isinstance(command, SampleCommand)
-                self.celery.send_task(SAMPLE, args=[search_id, command.batch_id, list(command.codes)], queue=SAMPLING_QUEUE)
-                row = Dispatch(search_id=search_id, kind="sample", key=command.batch_id, codes=list(command.codes))
-            with Session(self.engine) as session:
-                session.add(row)
-                session.commit()
+        commands = live.dispatcher.plan()
+        if not commands:
+            return
+        with Session(self.engine) as session:
+            for command in commands:
+                # sent first, recorded second: a crash in between loses nothing (the result is
+                # still recorded by the worker and accepted), the reverse could strand a search
+                if isinstance(command, EvaluateCommand):
+                    self.celery.send_task(EVALUATE, args=[search_id, command.code], queue=EVALUATION_QUEUE)
+                    session.add(Dispatch(search_id=search_id, kind="evaluate", key=command.code))
+                else:
+                    assert isinstance(command, SampleCommand)
+                    self.celery.send_task(SAMPLE, args=[search_id, command.batch_id, list(command.codes)], queue=SAMPLING_QUEUE)
+                    session.add(Dispatch(search_id=search_id, kind="sample", key=command.batch_id, codes=list(command.codes)))
+            session.commit()
 
     def tick(self) -> None:
         """Budgets, parked-GPU energy and progress of every live search."""
@@ -195,14 +206,15 @@ class OptimizerService:
         assert ctx.clock is not None
         hours = ctx.clock.hours()
         self._account_idle(live, int(hours))
-        progress = self._update_progress(live, hours)
         budget = ctx.spec.budget
-        if budget.hours is not None and hours >= budget.hours:
-            self.finish(ctx.search_id, SearchStatus.SUCCEEDED)
-        elif budget.carbon_g is not None and progress.carbon_g >= budget.carbon_g:
-            self.finish(ctx.search_id, SearchStatus.SUCCEEDED)
-        else:
-            self.pump(live)
+        over_time = budget.hours is not None and hours >= budget.hours
+        if over_time or time.monotonic() >= live.next_progress:
+            progress = self._update_progress(live, hours)
+            live.next_progress = time.monotonic() + PROGRESS_EVERY_S
+            if over_time or (budget.carbon_g is not None and progress.carbon_g >= budget.carbon_g):
+                self.finish(ctx.search_id, SearchStatus.SUCCEEDED)
+                return
+        self.pump(live)
 
     def _account_idle(self, live: LiveSearch, completed_intervals: int) -> None:
         """Record the energy of GPUs the decisions parked, once per finished interval."""
@@ -228,12 +240,11 @@ class OptimizerService:
             for table in (Evaluation, SampleBatch, IdleEnergy):
                 sums.append(session.exec(select(func.coalesce(func.sum(table.energy_kwh), 0.0), func.coalesce(func.sum(table.carbon_g), 0.0))
                                          .where(table.search_id == ctx.search_id)).one())
-            samples = session.exec(select(SampleBatch.codes).where(SampleBatch.search_id == ctx.search_id)).all()
             search = session.get(Search, ctx.search_id)
             assert search is not None
             search.elapsed_hours = min(hours, ctx.spec.budget.hours or hours)
             search.evaluations = len(live.codes)
-            search.samples = sum(len(c) for c in samples)
+            search.samples = live.samples
             search.hypervolume = live.hypervolume()
             search.energy_kwh = float(sum(s[0] for s in sums))
             search.carbon_g = float(sum(s[1] for s in sums))

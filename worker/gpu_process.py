@@ -13,8 +13,10 @@ import os
 import socket
 
 from cenas.bus import Publisher, connect_from
+from cenas.carbon.traces import BUNDLED_REGIONS, load_region
 from cenas.db import make_engine
 from cenas.settings import Settings
+from cenas.tasks.nb201 import NB201Table
 from cenas.work import make_celery
 from worker.handlers import WorkerRuntime
 from worker.tasks import register_tasks
@@ -29,9 +31,17 @@ def park_queue(name: str) -> str:
     return f"park.{name}"
 
 
+def warm_up() -> None:
+    """Load the bundled tables before announcing readiness, not during the first task."""
+    for region in BUNDLED_REGIONS:
+        load_region(region)
+    NB201Table.bundled()
+
+
 def run(index: int, settings: Settings) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # before anything touches CUDA
     name = worker_name(index)
+    warm_up()
     engine = make_engine(settings)
     publisher = Publisher(connection=connect_from(settings))
     app = make_celery(settings)

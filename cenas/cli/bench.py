@@ -112,7 +112,10 @@ def bench_command(
     write_summary(summary, out)
     plot_hv_vs_time(summary, out / "hv_vs_time.png")
     plot_hv_vs_carbon(summary, out / "hv_vs_carbon.png")
-    Console().print(summary_table(summary))
+    out_console = Console()
+    if not out_console.is_terminal:
+        out_console = Console(width=150)  # logs and pipes: no truncated columns
+    out_console.print(summary_table(summary))
     console.print(f"wrote {out / 'summary.json'}, {out / 'hv_vs_time.png'}, {out / 'hv_vs_carbon.png'}")
 
 

@@ -91,7 +91,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def summary_table(summary: dict) -> Table:
     table = Table(caption="medians over seeds; g@X / h@X: grams and hours to reach X of the max hypervolume (n/N: runs that reached it)", title=f"{summary['problem']} on {summary['region']} · {summary['hours']} h · {summary['gpus']} GPUs · {summary['accounting']} accounting · max HV {summary['max_hypervolume']:.2f}")
-    table.add_column("policy")
+    table.add_column("policy", no_wrap=True)
     table.add_column("final HV", justify="right")
     table.add_column("g CO2", justify="right")
     table.add_column("kWh", justify="right")
