@@ -104,4 +104,4 @@ class ForecastService:
         while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
             self.tick()
             ticks += 1
-            stop.wait(self.clock.to_real_seconds(self.interval))
+            self.clock.wait(self.interval, stop)

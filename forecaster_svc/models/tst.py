@@ -33,7 +33,8 @@ class PatchTSTForecaster(Forecaster):
         num_heads: int = 4,
         ffn_dim: int = 128,
         dropout: float = 0.1,
-        epochs: int = 30,
+        epochs: int = 8,
+        max_windows_per_epoch: int = 4000,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.15,
@@ -50,7 +51,7 @@ class PatchTSTForecaster(Forecaster):
         self.params = dict(
             context_length=context_length, patch_length=patch_length, patch_stride=patch_stride,
             d_model=d_model, num_layers=num_layers, num_heads=num_heads, ffn_dim=ffn_dim,
-            dropout=dropout, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            dropout=dropout, epochs=epochs, max_windows_per_epoch=max_windows_per_epoch, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, seed=seed, threads=threads,
         )
         self.min_history = context_length
@@ -96,13 +97,14 @@ class PatchTSTForecaster(Forecaster):
         x_va, y_va = (torch.from_numpy(a) for a in self._windows(v, va))
         model = PatchTSTForPrediction(self._config())
         opt = torch.optim.AdamW(model.parameters(), lr=p["learning_rate"], weight_decay=1e-4)
-        steps = p["epochs"] * -(-len(tr) // p["batch_size"])
+        per_epoch = min(len(tr), p["max_windows_per_epoch"])
+        steps = p["epochs"] * -(-per_epoch // p["batch_size"])
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=p["learning_rate"], total_steps=steps)
         best, best_state, best_epoch = np.inf, None, 0
         for epoch in range(p["epochs"]):
             model.train()
-            order = torch.randperm(len(tr), generator=gen)
-            for b in range(0, len(tr), p["batch_size"]):
+            order = torch.randperm(len(tr), generator=gen)[:per_epoch]
+            for b in range(0, per_epoch, p["batch_size"]):
                 idx = order[b : b + p["batch_size"]]
                 out = model(past_values=x_tr[idx], future_values=y_tr[idx])
                 opt.zero_grad()
