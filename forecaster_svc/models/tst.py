@@ -33,8 +33,8 @@ class PatchTSTForecaster(Forecaster):
         num_heads: int = 4,
         ffn_dim: int = 128,
         dropout: float = 0.1,
-        epochs: int = 8,
-        max_windows_per_epoch: int = 4000,
+        epochs: int = 6,
+        max_windows_per_epoch: int = 3000,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.15,
@@ -126,6 +126,7 @@ class PatchTSTForecaster(Forecaster):
         with torch.no_grad():
             pred = model(past_values=x_va).prediction_outputs
         self._residuals.fit(pred[..., 0].numpy().astype(np.float64), y_va[..., 0].numpy().astype(np.float64))
+        self.validation_mape = self._residuals.mape
 
     def _predict(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         import torch
@@ -137,9 +138,11 @@ class PatchTSTForecaster(Forecaster):
         return point, self._residuals.apply(point)
 
     def save_state(self, directory: Path) -> list[str]:
+        import torch
         from safetensors.torch import save_file
 
-        state = {k: t.contiguous() for k, t in self._model.state_dict().items()}
+        # float16 on disk halves the shipped size; weights are cast back to float32 on load
+        state = {k: t.detach().to(torch.float16).contiguous() for k, t in self._model.state_dict().items()}
         save_file(state, str(directory / "tst.safetensors"))
         (directory / "tst_config.json").write_text(json.dumps(self._config().to_dict(), default=str))
         return ["tst.safetensors", "tst_config.json", *self._residuals.save(directory / "tst_residuals.json")]
@@ -150,7 +153,8 @@ class PatchTSTForecaster(Forecaster):
 
         try:
             model = PatchTSTForPrediction(self._config())
-            model.load_state_dict(load_file(str(directory / "tst.safetensors")))
+            state = {k: t.float() for k, t in load_file(str(directory / "tst.safetensors")).items()}
+            model.load_state_dict(state)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelFileError(f"{directory}: cannot load the PatchTST weights: {exc}") from None
         model.eval()

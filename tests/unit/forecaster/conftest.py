@@ -16,7 +16,7 @@ TINY = {
     "tst": {"context_length": 96, "d_model": 16, "num_heads": 2, "ffn_dim": 32, "num_layers": 1, "epochs": 1,
             "batch_size": 128, "threads": 1},
     "ensemble": {"members": {"naive": {}, "lightgbm": {"max_rounds": 10, "num_leaves": 7, "max_rows": 3000}},
-                 "learn_weights": True, "validation_days": 3, "threads": 1},
+                 "threads": 1},
 }
 
 

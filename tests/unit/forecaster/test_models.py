@@ -64,7 +64,8 @@ def test_save_and_load_round_trip(fitted, series, tmp_path):
     save_model(fitted, tmp_path / "m", {"region": "synthetic", "seed": 0})
     loaded, manifest = load_model(tmp_path / "m")
     assert manifest["model"] == fitted.name and "library_versions" in manifest
-    np.testing.assert_allclose(loaded.forecast(series, ISSUE).values, fitted.forecast(series, ISSUE).values, rtol=1e-6)
+    # rtol: the transformer's weights are stored as float16
+    np.testing.assert_allclose(loaded.forecast(series, ISSUE).values, fitted.forecast(series, ISSUE).values, rtol=5e-3)
     assert read_manifest(tmp_path / "m")["hyperparameters"] == fitted.hyperparameters()
 
 
@@ -122,3 +123,20 @@ def test_lightgbm_beats_naive_on_a_learnable_series():
     err = {m.name: np.mean(np.abs(np.stack([m.forecast(s, t).values for t in issues]) - actual) / actual)
            for m in (gbm, naive)}
     assert err["lightgbm"] < err["naive"]
+
+
+def test_ensemble_weights_favour_the_member_with_the_smaller_validation_error(series):
+    from forecaster_svc.models.ensemble import EnsembleForecaster
+
+    train = HourlySeries(series.start, series.values[:900])
+    hp = TINY["ensemble"]["members"]
+    ens = make_model("ensemble", **TINY["ensemble"]).fit(train)
+    np.testing.assert_allclose(ens.weights.sum(axis=0), 1.0)
+    errs = {n: m.validation_mape[:24].mean() for n, m in ens.members.items()}
+    better = min(errs, key=errs.get)
+    assert ens.weights[list(ens.members).index(better), 0] > 0.5
+    # built from separately fitted members, it is the same model
+    fitted = {n: make_model(n, **({"threads": 1, **h} if n != "naive" else h)).fit(train) for n, h in hp.items()}
+    twin = EnsembleForecaster.from_members(fitted, threads=1)
+    np.testing.assert_allclose(twin.weights, ens.weights)
+    np.testing.assert_allclose(twin.forecast(series, ISSUE).values, ens.forecast(series, ISSUE).values)
