@@ -90,6 +90,8 @@ class ForecastService:
             try:
                 self.publisher.publish(message)
                 sent.append(message)
+                log.info("published %s issued %s%s", message.routing_key, message.issued_at.isoformat(),
+                         " (stale)" if message.stale else "")
             except Exception:
                 log.exception("publishing %s failed; will retry next tick", message.routing_key)
             try:
