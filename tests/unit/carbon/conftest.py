@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_api():
     server = FakeCarbonApis()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
