@@ -31,6 +31,11 @@ class Clock(ABC):
         """How many real seconds ``duration`` of this clock's time takes."""
         return duration.total_seconds()
 
+    def wait(self, duration: timedelta, stop: threading.Event) -> bool:
+        """Sleep ``duration`` of clock time, waking early when ``stop`` is set; returns
+        whether ``stop`` is set."""
+        return stop.wait(max(0.0, self.to_real_seconds(duration)))
+
 
 class WallClock(Clock):
     def now(self) -> datetime:
@@ -83,6 +88,13 @@ class ManualClock(Clock):
 
     def sleep(self, duration: timedelta) -> None:
         self.advance(duration)
+
+    def to_real_seconds(self, duration: timedelta) -> float:
+        return 0.0
+
+    def wait(self, duration: timedelta, stop: threading.Event) -> bool:
+        self.advance(duration)
+        return stop.is_set()
 
 
 class SearchClock:

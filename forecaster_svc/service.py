@@ -90,6 +90,8 @@ class ForecastService:
             try:
                 self.publisher.publish(message)
                 sent.append(message)
+                log.info("published %s issued %s%s", message.routing_key, message.issued_at.isoformat(),
+                         " (stale)" if message.stale else "")
             except Exception:
                 log.exception("publishing %s failed; will retry next tick", message.routing_key)
             try:
@@ -104,4 +106,4 @@ class ForecastService:
         while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
             self.tick()
             ticks += 1
-            stop.wait(self.clock.to_real_seconds(self.interval))
+            self.clock.wait(self.interval, stop)

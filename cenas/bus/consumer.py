@@ -6,7 +6,9 @@ import logging
 import socket
 from typing import Callable
 
+from amqp.exceptions import AMQPError
 from kombu import Connection
+from kombu.exceptions import KombuError
 from kombu.message import Message as KombuMessage
 from pydantic import ValidationError
 
@@ -92,7 +94,7 @@ class Consumer:
         while not should_stop():
             try:
                 self.drain(timeout=1.0)
-            except self._conn.recoverable_connection_errors as exc:  # type: ignore[misc]
+            except (OSError, KombuError, AMQPError) as exc:
                 log.warning("bus connection lost (%s); reconnecting", exc)
                 self._conn.ensure_connection(max_retries=None, interval_start=1, interval_step=2, interval_max=30)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from kombu import Connection, Producer
+from kombu.exceptions import KombuError
 
 from cenas.bus.topology import DEAD_LETTER_QUEUE, EXCHANGE, connect
 from cenas.contracts import Message
@@ -55,7 +57,7 @@ class Publisher:
                 content_encoding="utf-8", delivery_mode=2, headers=headers or None, retry=True,
                 retry_policy=self._retry_policy, declare=[EXCHANGE], mandatory=False,
             )
-        except (OSError, self._conn.connection_errors, self._conn.channel_errors) as exc:  # type: ignore[misc]
+        except (OSError, KombuError, AMQPError) as exc:
             self._producer = None
             raise PublishError(f"could not publish {key} to {self._conn.as_uri()}: {exc}") from exc
         log.debug("published %s", key)

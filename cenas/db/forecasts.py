@@ -13,11 +13,12 @@ from cenas.contracts import CarbonForecast, ForecastPoint
 
 class ForecastBase(SQLModel):
     region: str = Field(index=True)
-    issued_at: datetime = Field(sa_column_kwargs={}, sa_type=DateTime(timezone=True))
+    issued_at: datetime = Field(sa_type=DateTime(timezone=True))
     published_at: datetime = Field(sa_type=DateTime(timezone=True))
     model: str
     signal: str
     actual_intensity: float | None = None
+    actual_time: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     stale: bool = False
     points: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
@@ -33,7 +34,8 @@ class ForecastRecord(ForecastBase, table=True):
     def to_message(self) -> CarbonForecast:
         return CarbonForecast(
             region=self.region, issued_at=_aware(self.issued_at), published_at=_aware(self.published_at),
-            actual_intensity=self.actual_intensity, model=self.model, signal=self.signal, stale=self.stale,
+            actual_intensity=self.actual_intensity,
+            actual_time=None if self.actual_time is None else _aware(self.actual_time), model=self.model, signal=self.signal, stale=self.stale,
             points=[ForecastPoint.model_validate(p) for p in self.points],
         )
 
@@ -41,7 +43,7 @@ class ForecastRecord(ForecastBase, table=True):
 def _aware(when: datetime) -> datetime:
     from datetime import timezone
 
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def save_forecast(engine: Engine, *, forecast: CarbonForecast) -> ForecastRecord:
@@ -58,6 +60,7 @@ def save_forecast(engine: Engine, *, forecast: CarbonForecast) -> ForecastRecord
         record = ForecastRecord(
             region=forecast.region, issued_at=forecast.issued_at, published_at=forecast.published_at,
             model=forecast.model, signal=forecast.signal, actual_intensity=forecast.actual_intensity,
+            actual_time=forecast.actual_time,
             stale=forecast.stale, points=[p.model_dump(mode="json") for p in forecast.points],
         )
         session.add(record)

@@ -122,6 +122,9 @@ class Forecaster(ABC):
 
     def __init__(self) -> None:
         self._fitted = False
+        #: After ``fit``: MAPE (fraction) per lead hour on a held-out tail of the training
+        #: history (a ``max_horizon``-vector), or None. The ensemble weighs members by it.
+        self.validation_mape: np.ndarray | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     def fit(self, history: HourlySeries) -> Forecaster:

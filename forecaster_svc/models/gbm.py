@@ -95,6 +95,7 @@ class LightGBMForecaster(Forecaster):
         level = features.level_of(v, va)[:, None]
         pred_va = first.predict(x_va, num_iteration=best).reshape(len(va), h) * level
         self._residuals.fit(pred_va, y_va.reshape(len(va), h) * level)
+        self.validation_mape = self._residuals.mape
         x_all = np.concatenate([x_tr, x_va])
         y_all = np.concatenate([y_tr, y_va])
         self._booster = lgb.train(params, lgb.Dataset(x_all, y_all, feature_name=names), num_boost_round=best)

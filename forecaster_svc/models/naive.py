@@ -42,6 +42,7 @@ class SeasonalNaive(Forecaster):
         preds = np.stack([self._point(v[:i], self.max_horizon) for i in issues])
         actual = np.stack([v[i : i + self.max_horizon] for i in issues])
         self._residuals.fit(preds, actual)
+        self.validation_mape = self._residuals.mape
 
     def _predict(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         point = self._point(past.values, horizon)

@@ -20,11 +20,13 @@ class ResidualQuantiles:
     def __init__(self, levels: tuple[float, ...] = QUANTILES) -> None:
         self.levels = levels
         self.ratios: np.ndarray | None = None  # len(levels) x horizon
+        self.mape: np.ndarray | None = None  # horizon; set by fit(), not saved
 
     def fit(self, predicted: np.ndarray, actual: np.ndarray) -> None:
         """``predicted``, ``actual``: ``n x horizon`` arrays of held-out forecasts."""
         ratio = actual / np.maximum(predicted, 1e-6)
         self.ratios = np.quantile(ratio, self.levels, axis=0)
+        self.mape = np.mean(np.abs(predicted - actual) / np.abs(actual), axis=0)
 
     def apply(self, point: np.ndarray) -> dict[float, np.ndarray]:
         if self.ratios is None:

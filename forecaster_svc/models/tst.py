@@ -33,7 +33,8 @@ class PatchTSTForecaster(Forecaster):
         num_heads: int = 4,
         ffn_dim: int = 128,
         dropout: float = 0.1,
-        epochs: int = 30,
+        epochs: int = 6,
+        max_windows_per_epoch: int = 3000,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.15,
@@ -50,7 +51,7 @@ class PatchTSTForecaster(Forecaster):
         self.params = dict(
             context_length=context_length, patch_length=patch_length, patch_stride=patch_stride,
             d_model=d_model, num_layers=num_layers, num_heads=num_heads, ffn_dim=ffn_dim,
-            dropout=dropout, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            dropout=dropout, epochs=epochs, max_windows_per_epoch=max_windows_per_epoch, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, seed=seed, threads=threads,
         )
         self.min_history = context_length
@@ -96,13 +97,14 @@ class PatchTSTForecaster(Forecaster):
         x_va, y_va = (torch.from_numpy(a) for a in self._windows(v, va))
         model = PatchTSTForPrediction(self._config())
         opt = torch.optim.AdamW(model.parameters(), lr=p["learning_rate"], weight_decay=1e-4)
-        steps = p["epochs"] * -(-len(tr) // p["batch_size"])
+        per_epoch = min(len(tr), p["max_windows_per_epoch"])
+        steps = p["epochs"] * -(-per_epoch // p["batch_size"])
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=p["learning_rate"], total_steps=steps)
         best, best_state, best_epoch = np.inf, None, 0
         for epoch in range(p["epochs"]):
             model.train()
-            order = torch.randperm(len(tr), generator=gen)
-            for b in range(0, len(tr), p["batch_size"]):
+            order = torch.randperm(len(tr), generator=gen)[:per_epoch]
+            for b in range(0, per_epoch, p["batch_size"]):
                 idx = order[b : b + p["batch_size"]]
                 out = model(past_values=x_tr[idx], future_values=y_tr[idx])
                 opt.zero_grad()
@@ -124,6 +126,7 @@ class PatchTSTForecaster(Forecaster):
         with torch.no_grad():
             pred = model(past_values=x_va).prediction_outputs
         self._residuals.fit(pred[..., 0].numpy().astype(np.float64), y_va[..., 0].numpy().astype(np.float64))
+        self.validation_mape = self._residuals.mape
 
     def _predict(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         import torch
@@ -135,9 +138,11 @@ class PatchTSTForecaster(Forecaster):
         return point, self._residuals.apply(point)
 
     def save_state(self, directory: Path) -> list[str]:
+        import torch
         from safetensors.torch import save_file
 
-        state = {k: t.contiguous() for k, t in self._model.state_dict().items()}
+        # float16 on disk halves the shipped size; weights are cast back to float32 on load
+        state = {k: t.detach().to(torch.float16).contiguous() for k, t in self._model.state_dict().items()}
         save_file(state, str(directory / "tst.safetensors"))
         (directory / "tst_config.json").write_text(json.dumps(self._config().to_dict(), default=str))
         return ["tst.safetensors", "tst_config.json", *self._residuals.save(directory / "tst_residuals.json")]
@@ -148,7 +153,8 @@ class PatchTSTForecaster(Forecaster):
 
         try:
             model = PatchTSTForPrediction(self._config())
-            model.load_state_dict(load_file(str(directory / "tst.safetensors")))
+            state = {k: t.float() for k, t in load_file(str(directory / "tst.safetensors")).items()}
+            model.load_state_dict(state)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelFileError(f"{directory}: cannot load the PatchTST weights: {exc}") from None
         model.eval()
