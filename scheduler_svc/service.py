@@ -78,8 +78,11 @@ class SchedulerService:
                 continue
             if self._decided(search.id, interval):
                 continue
-            self._decide(ctx, search, interval)
-            made += 1
+            try:
+                self._decide(ctx, search, interval)
+                made += 1
+            except Exception:  # one search's failure must not stop the others' decisions
+                log.exception("search %s: no decision for hour %d this tick", search.id, interval)
         return made
 
     def _decided(self, search_id: str, interval: int) -> bool:
@@ -148,5 +151,8 @@ def run(settings=None, should_stop=lambda: False) -> None:
     settings = settings or Settings()
     service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
     while not should_stop():
-        service.tick()
+        try:
+            service.tick()
+        except Exception:  # e.g. the database briefly unreachable: retry next tick
+            log.exception("scheduler tick failed; retrying")
         time.sleep(settings.tick_seconds)

@@ -1,65 +1,82 @@
-"""Real RabbitMQ and PostgreSQL, from CENAS_BROKER_URL / CENAS_DATABASE_URL or the local
-defaults (amqp://guest:guest@127.0.0.1:5672//, postgresql://postgres@127.0.0.1:5432/test).
-Each fixture waits up to 15 s for the server to be ready and skips, saying why, if it
-never is."""
+"""Real RabbitMQ and PostgreSQL (127.0.0.1 by default) with a private virtual host and a
+private database per test session, so old rows and queues never interfere.
+
+Override the servers with CENAS_TEST_AMQP_HOST (host:port, guest/guest) and
+CENAS_TEST_PG_URL (an admin URL to an existing database, e.g. .../postgres).
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 
+import psycopg
 import pytest
 
-BROKER = os.environ.get("CENAS_BROKER_URL") or "amqp://guest:guest@127.0.0.1:5672//"
-DATABASE = os.environ.get("CENAS_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+AMQP_HOST = os.environ.get("CENAS_TEST_AMQP_HOST", "127.0.0.1:5672")
+PG_ADMIN = os.environ.get("CENAS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _wait(check, what: str, seconds: float = 15.0):
+def _wait(check, what: str, seconds: float = 30.0):
     deadline = time.monotonic() + seconds
     while True:
         try:
             return check()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             if time.monotonic() > deadline:
-                pytest.skip(f"{what} not reachable: {exc}")
+                raise RuntimeError(f"{what} not reachable after {seconds}s: {exc}") from exc
             time.sleep(0.5)
 
 
-@pytest.fixture
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
 def broker_url():
-    from kombu import Connection
+    vhost = f"cenas-test-{uuid.uuid4().hex[:8]}"
+    _wait(lambda: _rabbitmqctl("add_vhost", vhost), "RabbitMQ (rabbitmqctl)")
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    url = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
 
     def check():
-        with Connection(BROKER) as conn:
-            conn.ensure_connection(max_retries=1)
-        return BROKER
+        from kombu import Connection
 
-    return _wait(check, f"RabbitMQ at {BROKER}")
+        with Connection(url) as conn:
+            conn.ensure_connection(max_retries=1)
+
+    _wait(check, f"RabbitMQ at {AMQP_HOST}")
+    yield url
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    name = f"cenas_test_{uuid.uuid4().hex[:8]}"
+
+    def create():
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    _wait(create, f"PostgreSQL at {PG_ADMIN}")
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def pg_engine(tmp_path):
-    from sqlalchemy import text
-
+def pg_engine(database_url, tmp_path):
     from cenas.db import make_engine
-    from cenas.db.forecasts import ForecastRecord
     from cenas.settings import Settings
 
-    def check():
-        engine = make_engine(Settings(database_url=DATABASE, data_dir=tmp_path))
-        with engine.connect() as c:
-            c.execute(text("select 1"))
-        return engine
-
-    engine = _wait(check, f"PostgreSQL at {DATABASE}")
+    engine = make_engine(Settings(database_url=database_url, data_dir=tmp_path))
     yield engine
-    with engine.begin() as c:
-        c.execute(ForecastRecord.__table__.delete().where(ForecastRecord.region.like("IT-%")))
     engine.dispose()
 
 
 @pytest.fixture
 def region() -> str:
-    """A unique region name per test so parallel runs and old rows don't interfere."""
+    """A unique region name per test so rows from other tests don't interfere."""
     return f"IT-{uuid.uuid4().hex[:8]}"

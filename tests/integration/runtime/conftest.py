@@ -1,6 +1,5 @@
-"""A private RabbitMQ virtual host and PostgreSQL database per test module, on the real
-servers (127.0.0.1, or CENAS_TEST_AMQP_HOST / CENAS_TEST_PG_URL), and a helper that runs
-the whole stack as real processes against them."""
+"""Run the whole stack as real processes against the session's private virtual host and
+database (see tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,38 +7,10 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
-
-AMQP_HOST = os.environ.get("CENAS_TEST_AMQP_HOST", "127.0.0.1:5672")
-PG_ADMIN = os.environ.get("CENAS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def broker_url():
-    vhost = f"cenas-test-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
-    _rabbitmqctl("delete_vhost", vhost)
-
-
-@pytest.fixture(scope="module")
-def database_url():
-    name = f"cenas_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

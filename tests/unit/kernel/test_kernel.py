@@ -41,7 +41,8 @@ def test_contract_round_trip_and_routing():
     msg = forecast()
     assert msg.routing_key == "carbon.forecast.DE"
     assert model_for_routing_key("carbon.forecast.DE") is CarbonForecast
-    assert model_for_routing_key("search.created") is None
+    assert model_for_routing_key("search.nonsense") is None
+    assert model_for_routing_key("carbon") is None
     assert decode("carbon.forecast.DE", msg.model_dump_json()) == msg
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 09:12:31.678240
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('model', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('signal', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('actual_intensity', sa.Float(), nullable=True),
+    sa.Column('actual_time', sa.DateTime(timezone=True), nullable=True),
     sa.Column('stale', sa.Boolean(), nullable=False),
     sa.Column('points', sa.JSON(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
