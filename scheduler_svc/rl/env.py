@@ -9,8 +9,8 @@ environment's own generator (seeded through `reset(seed=...)`), so runs are repr
 
 Observation: `features.encode` (a `N_FEATURES` vector in [0, 4]). Action: an index into
 `actions.ACTIONS` (fractions of the pool evaluating / sampling, the rest idle).
-Reward: `objective` (potential-based log-HV-gap gain minus the normalised carbon price);
-its sum over an episode is exactly `potential(final HV) - price * carbon / reference`.
+Reward: `objective` (log-HV-gap potential gained minus the progress-weighted,
+normalised carbon price of the hour); it sums to the episode objective `J`.
 An episode ends (`terminated`) when its hours are over or its carbon cap is reached;
 both are part of the task, never truncations.
 """
@@ -168,7 +168,8 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         row = sim.step(action_to_allocation(int(action), self.context.gpus))
         new_potential = potential(row.hypervolume / self.problem.max_hypervolume)
         spent = row.carbon_g - carbon_before
-        reward = (new_potential - self._potential) - self.config.carbon_price * spent / self.episode["carbon_reference_g"]
+        weight = 1.0 - self._potential  # objective.carbon_weight at the start of the hour
+        reward = (new_potential - self._potential) - self.config.carbon_price * weight * spent / self.episode["carbon_reference_g"]
         self._potential = new_potential
         terminated = sim.done
         # after the last hour there is no hour to observe: show the last one, with no time left

@@ -4,9 +4,10 @@ Shared by the RL environment (reward), the MPC/oracle planner (objective) and th
 features the policy sees, so that every learned or planned policy optimises the same
 thing.
 
-Objective of an episode (what the reward sums to, exactly):
+Objective of an episode (what the reward sums to):
 
-    J = potential(final HV fraction) - CARBON_PRICE * carbon_g / carbon_reference_g
+    J = potential(final HV fraction)
+        - CARBON_PRICE * sum_t (1 - potential_t) * carbon_g_t / carbon_reference_g
 
 * `potential(f) = -log10(max(1 - f, GAP_FLOOR)) / 3` in [0, 1] is the paper's *log
   hypervolume difference*, rescaled: every factor 10 closer to the true Pareto front
@@ -20,6 +21,15 @@ Objective of an episode (what the reward sums to, exactly):
   whole carbon must buy a full decade of log-HV gap (e.g. 0.9 -> 0.999 of the maximum HV)
   to pay off, so the agent works while the marginal log-gap per gram is worth it and
   prefers clean hours (the same work costs less) - "hypervolume per gram".
+* The carbon of hour `t` is weighted by `1 - potential_t`, how far the search still is
+  from the front (in decades of log gap) when the hour starts: the second term is the
+  area above the log-HV-gap-vs-grams curve, the paper's "hypervolume vs carbon" figure.
+  Grams spent while far from the front (including GPUs idling while the policy waits
+  for a cleaner hour) cost the most, grams spent polishing a converged front the least;
+  so the objective rewards reaching a given hypervolume on few grams (the "grams to reach
+  99 %" metric) rather than only few grams in total. Without the weight, the idle floor
+  of full accounting is the same whatever the plan, and a policy would wait for the
+  cleanest hours however long the wait.
 * Under a carbon cap the simulator stops the run when the cap is reached; the price term
   is unchanged and the remaining budget is in the observation, so the agent learns to
   spend it where it buys the most.
@@ -42,6 +52,11 @@ def potential(hv_fraction: float) -> float:
     """Search progress in [0, 1]: -log10 of the gap to the maximum HV, over 3 decades."""
     gap = max(1.0 - float(hv_fraction), GAP_FLOOR)
     return -math.log10(gap) / 3.0
+
+
+def carbon_weight(hv_fraction: float) -> float:
+    """How much one gram counts when the search stands at `hv_fraction` (in [0, 1])."""
+    return 1.0 - potential(hv_fraction)
 
 
 def carbon_reference_g(gpus: int, hours: float, mean_intensity: float, power: PowerModel | None) -> float:
