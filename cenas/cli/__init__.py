@@ -10,6 +10,7 @@ import sys
 import typer
 
 from cenas.cli.bench import bench_command
+from cenas.cli.scheduler import scheduler_app
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("bench")(bench_command)
+app.add_typer(scheduler_app)
 
 
 @app.callback()
