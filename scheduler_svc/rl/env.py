@@ -10,7 +10,7 @@ environment's own generator (seeded through `reset(seed=...)`), so runs are repr
 Observation: `features.encode` (a `N_FEATURES` vector in [0, 4]). Action: an index into
 `actions.ACTIONS` (fractions of the pool evaluating / sampling, the rest idle).
 Reward: `objective` (log-HV-gap potential gained minus the progress-weighted,
-normalised carbon price of the hour); it sums to the episode objective `J`.
+normalised carbon price of the hour, weighted by `carbon_weight`); it sums to the episode objective `J`.
 An episode ends (`terminated`) when its hours are over or its carbon cap is reached;
 both are part of the task, never truncations.
 """
@@ -30,7 +30,7 @@ from cenas.carbon.traces import BUNDLED_REGIONS, load_region
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
 from scheduler_svc.rl.features import CLIP, N_FEATURES, encode
-from scheduler_svc.rl.objective import CARBON_PRICE, carbon_reference_g, potential
+from scheduler_svc.rl.objective import CARBON_PRICE, REFERENCE_GPU_HOURS, carbon_reference_g, carbon_weight, potential
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, Simulator
 from scheduler_svc.simulator.forecasts import FORECAST_HOURS, NoisyForecast, SeasonalNaiveForecast, episode_forecast
 from scheduler_svc.simulator.proposers import ProposerFactory, RandomProposer
@@ -114,12 +114,13 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         accounting = options.get("accounting") or self._choice(cfg.accounting)
         power = ACCOUNTING_PRESETS[accounting]
         window = trace.values[first : first + hours]
-        c_ref = carbon_reference_g(gpus, hours, float(window.mean()), power)
+        c_ref = carbon_reference_g(float(window.mean()), power)
         if "carbon_cap_g" in options:
             cap = options["carbon_cap_g"]
         elif rng.random() < cfg.cap_probability:
             lo_f, hi_f = np.log(cfg.cap_fraction[0]), np.log(cfg.cap_fraction[1])
-            cap = float(c_ref * np.exp(rng.uniform(lo_f, hi_f)))
+            vanilla_g = c_ref * gpus * hours / REFERENCE_GPU_HOURS  # every GPU evaluating all along
+            cap = float(vanilla_g * np.exp(rng.uniform(lo_f, hi_f)))
         else:
             cap = None
         source_name = options.get("forecast") or self._choice(cfg.forecasts)
@@ -168,7 +169,7 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         row = sim.step(action_to_allocation(int(action), self.context.gpus))
         new_potential = potential(row.hypervolume / self.problem.max_hypervolume)
         spent = row.carbon_g - carbon_before
-        weight = 1.0 - self._potential  # objective.carbon_weight at the start of the hour
+        weight = carbon_weight(sim.rows[-2].hypervolume / self.problem.max_hypervolume)  # at the hour's start
         reward = (new_potential - self._potential) - self.config.carbon_price * weight * spent / self.episode["carbon_reference_g"]
         self._potential = new_potential
         terminated = sim.done

@@ -9,7 +9,8 @@ Layout (`FEATURES` names them): time and budget left, pool size, accounting, the
 current intensity, the forecast for the next 24 hours one by one, the mean of hours
 25-72, how many of the coming hours are cleaner than now, the cleanest coming hour, the
 forecast's relative uncertainty, hypervolume (fraction, log-gap potential, last hour's
-gain), evaluations, queue, carried runs, and carbon spent relative to vanilla's.
+gain), evaluations, queue, carried runs, and carbon spent in units of
+the objective's carbon reference.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def encode(obs: Observation, context: EpisodeContext) -> np.ndarray:
         budget_left = max(0.0, 1.0 - obs.carbon_g / obs.carbon_cap_g)
     else:
         budget_left = 1.0
-    c_ref = carbon_reference_g(obs.gpus, obs.hours_total, ref, power)
+    c_ref = carbon_reference_g(ref, power)
     values = [
         left / obs.hours_total,
         left / 100.0,

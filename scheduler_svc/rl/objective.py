@@ -7,29 +7,29 @@ thing.
 Objective of an episode (what the reward sums to):
 
     J = potential(final HV fraction)
-        - CARBON_PRICE * sum_t (1 - potential_t) * carbon_g_t / carbon_reference_g
+        - CARBON_PRICE * sum_t carbon_weight(HV_t) * carbon_g_t / carbon_reference_g
 
 * `potential(f) = -log10(max(1 - f, GAP_FLOOR)) / 3` in [0, 1] is the paper's *log
   hypervolume difference*, rescaled: every factor 10 closer to the true Pareto front
   counts the same (0.9 -> 0.99 is worth as much as 0.99 -> 0.999), which is what "reach
   99 % / 99.5 % of the maximum hypervolume" needs; a linear HV reward would see almost
   nothing after the first hours (any policy reaches 95 % quickly).
-* `carbon_reference_g` is what vanilla NAS would emit in the episode: every GPU
-  evaluating for all hours at the episode's mean intensity under the episode's
-  accounting. Normalising by it makes the price dimensionless and comparable across
-  regions, pool sizes, lengths and accountings. With `CARBON_PRICE = 1` spending vanilla's
-  whole carbon must buy a full decade of log-HV gap (e.g. 0.9 -> 0.999 of the maximum HV)
-  to pay off, so the agent works while the marginal log-gap per gram is worth it and
-  prefers clean hours (the same work costs less) - "hypervolume per gram".
-* The carbon of hour `t` is weighted by `1 - potential_t`, how far the search still is
-  from the front (in decades of log gap) when the hour starts: the second term is the
-  area above the log-HV-gap-vs-grams curve, the paper's "hypervolume vs carbon" figure.
-  Grams spent while far from the front (including GPUs idling while the policy waits
-  for a cleaner hour) cost the most, grams spent polishing a converged front the least;
-  so the objective rewards reaching a given hypervolume on few grams (the "grams to reach
-  99 %" metric) rather than only few grams in total. Without the weight, the idle floor
-  of full accounting is the same whatever the plan, and a policy would wait for the
-  cleanest hours however long the wait.
+* `carbon_reference_g` is what vanilla NAS emits at the paper's setting: 8 GPUs
+  evaluating for 80 hours (`REFERENCE_GPU_HOURS`), at the episode's mean intensity under
+  the episode's accounting. Normalising by it makes the price dimensionless and
+  comparable across regions and accountings, and - because the work a search needs does
+  not depend on the pool or the time budget - the same per gram whatever the pool size
+  and episode length. With `CARBON_PRICE = 1` spending that much carbon must buy a full
+  decade of log-HV gap (e.g. 0.9 -> 0.999 of the maximum HV) to pay off, so the agent
+  works while the marginal log-gap per gram is worth it and prefers clean hours (the same
+  work costs less) - "hypervolume per gram".
+* The grams of hour `t` are weighted by `carbon_weight`: fully while the search is short
+  of the target (99 % of the maximum HV, the "grams to reach 99 %" metric; the user's
+  goal is to reach the front), by `POLISH_WEIGHT` once it is there (the search may go on
+  polishing the front, but those grams are no longer the ones the goal is judged on).
+  Grams of GPUs idling while the policy waits for a cleaner hour count like any other:
+  without the weight, full accounting's idle floor is the same whatever the plan, and a
+  policy would wait for the cleanest hours however long the wait.
 * Under a carbon cap the simulator stops the run when the cap is reached; the price term
   is unchanged and the remaining budget is in the observation, so the agent learns to
   spend it where it buys the most.
@@ -45,7 +45,10 @@ import numpy as np
 from cenas.carbon.accounting import ACCOUNTING_PRESETS, PowerModel
 
 GAP_FLOOR = 1e-3
+REFERENCE_GPU_HOURS = 8 * 80
 CARBON_PRICE = 1.0
+TARGET_FRACTION = 0.99
+POLISH_WEIGHT = 0.1
 
 
 def potential(hv_fraction: float) -> float:
@@ -56,13 +59,13 @@ def potential(hv_fraction: float) -> float:
 
 def carbon_weight(hv_fraction: float) -> float:
     """How much one gram counts when the search stands at `hv_fraction` (in [0, 1])."""
-    return 1.0 - potential(hv_fraction)
+    return 1.0 if hv_fraction < TARGET_FRACTION else POLISH_WEIGHT
 
 
-def carbon_reference_g(gpus: int, hours: float, mean_intensity: float, power: PowerModel | None) -> float:
-    """Grams vanilla NAS would emit: `gpus` evaluating for `hours` at `mean_intensity`."""
+def carbon_reference_g(mean_intensity: float, power: PowerModel | None) -> float:
+    """Grams of `REFERENCE_GPU_HOURS` of evaluation at `mean_intensity` (the price unit)."""
     power = power or ACCOUNTING_PRESETS["full"]
-    kwh = gpus * power.evaluation_w * hours / 1000.0
+    kwh = REFERENCE_GPU_HOURS * power.evaluation_w / 1000.0
     return max(power.carbon_g(kwh, mean_intensity), 1e-9)
 
 

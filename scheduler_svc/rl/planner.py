@@ -1,7 +1,7 @@
 """`mpc` and `oracle`: plan the split over the forecast horizon, act on the first hour.
 
 The model the planner optimises is the RL objective (`objective.py`):
-`potential(final) - price * sum_t (1 - potential_t) * grams_t / reference`.
+`potential(final) - price * sum_t carbon_weight(HV_t) * grams_t / reference`.
 
 * Work comes in *units*: one evaluating GPU plus its sampling partner for one hour. When
   sampling costs power (full accounting) a unit is 1 evaluating + 1 sampling GPU (the
@@ -20,9 +20,12 @@ The model the planner optimises is the RL objective (`objective.py`):
 
 Plans searched (all evaluated under the model in one vectorised pass, the best one's first
 hour is run, and the planner replans next hour - receding horizon): "run `k` units in
-every hour whose intensity is at most the `q`-quantile of the planned hours, until `N`
-unit-hours are done", over a grid of `k` (1 .. the pool), `q` (10 levels) and `N`
-(12 levels up to unlimited), plus "run nothing".
+every hour whose intensity is at most the `q1`-quantile of the planned hours until `N`
+unit-hours are done (reaching the target), then in every hour at most the `q2`-quantile
+(polishing, or never)", over a grid of `k` (1, 2, half and all of the units the pool
+holds), `q1` (10 levels), `q2` (11) and `N` (12 levels up to unlimited), plus "run
+nothing". Two phases because the hours worth working in differ before the target (every
+gram and every waiting hour counts fully) and after it (polishing counts a tenth).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from cenas.carbon.accounting import ACCOUNTING_PRESETS
-from scheduler_svc.rl.objective import CARBON_PRICE, GAP_FLOOR, ProgressModel, carbon_reference_g
+from scheduler_svc.rl.objective import CARBON_PRICE, GAP_FLOOR, POLISH_WEIGHT, TARGET_FRACTION, ProgressModel, carbon_reference_g
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
 
@@ -69,19 +72,21 @@ class PlannerPolicy(AllocationPolicy):
         self._price_per_g = None
         self.last_plan = None
 
-    def _potential(self, n: np.ndarray) -> np.ndarray:
+    def _gap(self, n: np.ndarray) -> np.ndarray:
         m = self.model
-        gap = np.where(n > 0, m.floor + m.scale * np.maximum(n, 1e-9) ** -m.exponent, 1.0)
-        return -np.log10(np.clip(gap, GAP_FLOOR, 1.0)) / 3.0
+        return np.clip(np.where(n > 0, m.floor + m.scale * np.maximum(n, 1e-9) ** -m.exponent, 1.0), 0.0, 1.0)
+
+    def _potential(self, n: np.ndarray) -> np.ndarray:
+        return -np.log10(np.clip(self._gap(n), GAP_FLOOR, 1.0)) / 3.0
 
     def plan(self, obs: Observation) -> np.ndarray:
         """Units (evaluating GPUs) per remaining hour, index 0 = now."""
         power = self.context.power or ACCOUNTING_PRESETS["full"]
         gpus, left = obs.gpus, obs.remaining_hours
         intensity = planned_intensities(obs, left)
-        if self._price_per_g is None:  # fixed for the episode: vanilla's carbon at the expected level
+        if self._price_per_g is None:  # fixed for the episode, at the expected intensity level
             expected = float(np.mean(np.concatenate([obs.intensity_history, intensity])))
-            self._price_per_g = self.carbon_price / carbon_reference_g(gpus, obs.hours_total, expected, power)
+            self._price_per_g = self.carbon_price / carbon_reference_g(expected, power)
         free_sampling = power.sampling_w == 0
         if free_sampling:
             units_max, extra_w = gpus, power.evaluation_w - power.idle_w
@@ -92,14 +97,17 @@ class PlannerPolicy(AllocationPolicy):
         unit_g = power.carbon_g(max(extra_w, 0.0) / 1000.0, intensity)  # per unit-hour
         base_g = power.carbon_g(gpus * power.idle_w / 1000.0, intensity)
 
-        # candidate plans: P x left units per hour
+        # candidate plans (P x left units per hour): phase 1 runs k units in hours at most
+        # the q1-quantile until N unit-hours are done, phase 2 in hours at most q2 (or never)
         thresholds = np.quantile(intensity, QUANTILES)
-        ks = np.arange(1, units_max + 1)
-        q, k, cap = np.meshgrid(thresholds, ks, UNIT_HOURS, indexing="ij")
-        q, k, cap = q.ravel(), k.ravel(), cap.ravel()
-        want = np.where(intensity[None, :] <= q[:, None] + 1e-9, k[:, None], 0).astype(np.float64)
-        done_before = np.cumsum(want, axis=1) - want
-        units = np.clip(cap[:, None] - done_before, 0.0, want)
+        polish = np.concatenate([thresholds, [-np.inf]])
+        ks = np.unique(np.clip([1, 2, units_max // 2, units_max], 1, units_max))
+        q1, q2, k, cap = (a.ravel() for a in np.meshgrid(thresholds, polish, ks, UNIT_HOURS, indexing="ij"))
+        cheap = intensity[None, :] + 1e-9
+        want1 = np.where(cheap <= q1[:, None], k[:, None], 0).astype(np.float64)
+        want2 = np.where(cheap <= q2[:, None], k[:, None], 0).astype(np.float64)
+        done_before = np.cumsum(want1, axis=1) - want1
+        units = np.where(done_before < cap[:, None], np.clip(cap[:, None] - done_before, 0.0, want1), want2)
         units = np.vstack([units, np.zeros((1, left))])  # and "run nothing"
 
         grams = units * unit_g[None, :] + base_g[None, :]
@@ -111,8 +119,10 @@ class PlannerPolicy(AllocationPolicy):
         n0 = self.model.evaluations_for(1.0 - obs.hypervolume_fraction)
         n_after = n0 + np.cumsum(units, axis=1) / self.model.eval_hours
         pot_after = self._potential(n_after)
-        pot_before = np.hstack([np.full((len(units), 1), self._potential(np.array([n0]))[0]), pot_after[:, :-1]])
-        value = pot_after[:, -1] - self._price_per_g * ((1.0 - pot_before) * grams).sum(axis=1)
+        target = TARGET_FRACTION  # carbon_weight, vectorised over plans and hours
+        gap_before = np.hstack([np.full((len(units), 1), 1.0 - obs.hypervolume_fraction), self._gap(n_after[:, :-1])])
+        weight = np.where(1.0 - gap_before < target, 1.0, POLISH_WEIGHT)
+        value = pot_after[:, -1] - self._price_per_g * (weight * grams).sum(axis=1)
         best = int(np.argmax(value))
         return np.floor(units[best] + 1e-9).astype(np.int64)
 
