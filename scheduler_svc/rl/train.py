@@ -18,7 +18,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -151,4 +151,4 @@ def train(config: TrainConfig, out: Path, on_progress: Callable[[int, int], None
     return recipe
 
 
-__all__ = ["EVAL_CONFIG", "TrainConfig", "evaluate", "train", "replace"]
+__all__ = ["EVAL_CONFIG", "TrainConfig", "evaluate", "train"]
