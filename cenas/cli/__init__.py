@@ -12,6 +12,7 @@ import typer
 from cenas.cli.bench import bench_command
 from cenas.cli.forecast import forecast_app
 from cenas.cli.up import up_command
+from cenas.cli.scheduler import scheduler_app
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.command("bench")(bench_command)
 app.add_typer(forecast_app, name="forecast")
 app.command("up")(up_command)
+app.add_typer(scheduler_app)
 
 
 @app.callback()

@@ -56,7 +56,7 @@ def bench_command(
     start: Annotated[str, typer.Option(help="First simulated hour, ISO-8601 UTC.")] = "2021-07-02T06:00:00Z",
     gpus: Annotated[int, typer.Option(min=1, help="GPUs in the pool.")] = 8,
     hours: Annotated[int, typer.Option(min=1, help="Simulated hours per run.")] = 80,
-    policy: Annotated[Optional[list[str]], typer.Option(help="Repeatable: vanilla, oneshot, heuristic, static:K (and rl, mpc, oracle once registered).")] = None,
+    policy: Annotated[Optional[list[str]], typer.Option(help="Repeatable: vanilla, oneshot, heuristic, rl, mpc, oracle, static:K.")] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Runs per policy, seeds 0..N-1.")] = 5,
     accounting: Annotated[Accounting, typer.Option(help="full: every GPU state costs power; paper: 1 kW per evaluating GPU only.")] = Accounting.full,
     carbon_cap_g: Annotated[Optional[float], typer.Option(help="Stop a run when its carbon reaches this many grams (> 0).")] = None,
@@ -70,6 +70,7 @@ def bench_command(
     from scheduler_svc.simulator.report import plot_hv_vs_carbon, plot_hv_vs_time, summary_table, write_summary
 
     from scheduler_svc.simulator.policies import make_policy
+    import scheduler_svc.rl  # noqa: F401  registers rl, mpc and oracle
 
     console = Console(stderr=True)
     policies = policy or ["vanilla", "oneshot", "heuristic"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cenas.carbon.accounting import PowerModel
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -34,6 +36,8 @@ class EpisodeContext:
     carbon_cap_g: float | None
     max_hypervolume: float
     seed: int
+    #: the accounting the episode is charged with (None: unknown, assume `full`)
+    power: PowerModel | None = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,9 @@ class Observation:
     """The search's state at the start of an hour, as a policy sees it.
 
     `intensity_history` holds up to 24 hourly values ending with the current hour (older
-    first); `forecast` the next hours' predicted intensity when a forecaster is wired in.
+    first); `forecast` the next hours' predicted intensity when a forecaster is wired in
+    (up to 72 hours; fewer near the end of the trace) and `forecast_std` its standard
+    deviation per lead hour when the source knows it.
     """
 
     hour: int
@@ -58,6 +64,7 @@ class Observation:
     carbon_g: float
     energy_kwh: float
     carbon_cap_g: float | None
+    forecast_std: np.ndarray | None = None
 
     @property
     def remaining_hours(self) -> int:

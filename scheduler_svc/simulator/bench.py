@@ -17,6 +17,7 @@ from cenas.carbon.accounting import PowerModel
 from cenas.carbon.traces import CarbonTrace
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
+from scheduler_svc.simulator.forecasts import episode_forecast, make_forecast_source
 from scheduler_svc.simulator.policies import make_policy
 from cenas.search.proposers import ProposerFactory
 from scheduler_svc.simulator.results import EpisodeResult
@@ -52,9 +53,14 @@ def episodes(setup: BenchSetup) -> Iterator[EpisodeResult]:
     history = setup.trace.values[max(0, first - HISTORY_HOURS) : first]
     for name in setup.policies:
         for seed in range(setup.seeds):
+            policy = make_policy(name)
+            forecast = None
+            if policy.forecast_source is not None:  # issued hourly from the full trace
+                source = make_forecast_source(policy.forecast_source, seed)
+                forecast = episode_forecast(source, setup.trace.values, first, policy.forecast_horizon)
             yield run_episode(
-                setup.problem, window, make_policy(name), setup.config,
-                seed=seed, history=history, proposer_factory=setup.proposer_factory,
+                setup.problem, window, policy, setup.config,
+                seed=seed, history=history, proposer_factory=setup.proposer_factory, forecast=forecast,
             )
 
 

@@ -28,6 +28,7 @@ from cenas.carbon.accounting import ACCOUNTING_PRESETS, JOULES_PER_KWH, PowerMod
 from cenas.pareto import hypervolume
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
+from scheduler_svc.simulator.forecasts import FORECAST_HOURS, Forecast, ForecastFn
 from scheduler_svc.simulator.policies import AllocationPolicy
 from cenas.search.proposers import Proposer, ProposerFactory, RandomProposer
 from cenas.search.queue import CarryOver, EvaluationQueue, Run
@@ -66,10 +67,13 @@ class Simulator:
         seed: int = 0,
         history: np.ndarray | None = None,
         proposer: Proposer | None = None,
-        forecast: np.ndarray | None = None,
+        forecast: np.ndarray | ForecastFn | None = None,
     ) -> None:
         """`intensities` covers the episode's hours (at least `config.hours` values);
-        `history` the hours before it (used for the trailing window policies see)."""
+        `history` the hours before it (used for the trailing window policies see).
+        `forecast` is either one series aligned with the episode (hour `h` sees its values
+        `h+1 .. h+72`) or a function `hour -> next hours` that issues a fresh forecast
+        each hour (see `forecasts.episode_forecast`)."""
         if len(intensities) < config.hours:
             raise ValueError(f"{config.hours} hours need {config.hours} intensity values, got {len(intensities)}")
         self.problem = problem
@@ -101,14 +105,22 @@ class Simulator:
 
     # --- what a policy sees -------------------------------------------------------------
     def context(self) -> EpisodeContext:
-        return EpisodeContext(self.config.gpus, self.config.hours, self.config.carbon_cap_g, self.problem.max_hypervolume, self.seed)
+        return EpisodeContext(
+            self.config.gpus, self.config.hours, self.config.carbon_cap_g, self.problem.max_hypervolume, self.seed, self.config.power
+        )
 
     def observe(self) -> Observation:
         past = np.concatenate([self.history, self.intensities[: self.hour + 1]])[-HISTORY_HOURS:]
         max_hv = self.problem.max_hypervolume
-        forecast = None
-        if self.forecast is not None:
-            forecast = np.asarray(self.forecast[self.hour + 1 : self.hour + 1 + HISTORY_HOURS])
+        forecast = forecast_std = None
+        if callable(self.forecast):
+            issued = self.forecast(self.hour)
+            if isinstance(issued, Forecast):
+                forecast, forecast_std = np.asarray(issued.mean, np.float64), np.asarray(issued.std, np.float64)
+            else:
+                forecast = np.asarray(issued, dtype=np.float64)
+        elif self.forecast is not None:
+            forecast = np.asarray(self.forecast[self.hour + 1 : self.hour + 1 + FORECAST_HOURS])
         return Observation(
             hour=self.hour,
             hours_total=self.config.hours,
@@ -124,6 +136,7 @@ class Simulator:
             carbon_g=self._carbon,
             energy_kwh=self._energy,
             carbon_cap_g=self.config.carbon_cap_g,
+            forecast_std=forecast_std,
         )
 
     # --- one interval -------------------------------------------------------------------
@@ -284,7 +297,7 @@ def run_episode(
     seed: int = 0,
     history: np.ndarray | None = None,
     proposer_factory: ProposerFactory | None = None,
-    forecast: np.ndarray | None = None,
+    forecast: np.ndarray | ForecastFn | None = None,
 ) -> EpisodeResult:
     """Run `policy` for a whole episode and return what it achieved."""
     proposer = (proposer_factory or RandomProposer)(problem.space, problem.ref_point, seed)

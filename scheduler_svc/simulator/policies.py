@@ -16,6 +16,7 @@ import numpy as np
 
 from cenas.errors import CenasError
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
+from scheduler_svc.simulator.forecasts import FORECAST_HOURS
 
 
 class UnknownPolicyError(CenasError, ValueError):
@@ -27,6 +28,12 @@ class AllocationPolicy(ABC):
     #: True: evaluation GPUs train candidates screened by the supernet (sampling GPUs).
     #: False: they train the optimizer's proposals directly (vanilla NAS, no supernet).
     screening: bool = True
+    #: The forecast the policy wants in its observations, by source name (see
+    #: `forecasts.FORECAST_SOURCES`: "naive", "noisy", "true"); None: no forecast. The
+    #: bench and the environment honour it; the service passes the forecaster's.
+    forecast_source: str | None = None
+    #: How many hours ahead that forecast should reach.
+    forecast_horizon: int = FORECAST_HOURS
 
     def reset(self, context: EpisodeContext) -> None:
         self.context = context

@@ -1,0 +1,184 @@
+"""The scheduler comparison grid of issue 4: policies x regions x start dates x seeds.
+
+    python benchmarks/scheduler_grid.py [--accounting full|paper] [--regions ...]
+        [--starts 10] [--seeds 5] [--caps 5000 10000 ...] [--optimizer random|lamoo]
+        [--policies rl mpc oracle heuristic oneshot vanilla] [--json out.json]
+
+Runs `cenas bench`'s own code path (BenchSetup / bench.episodes) for 8 GPUs x 80 h at
+`--starts` dates spread evenly over 2023 (06:00 UTC; never used in training) in each
+region, and prints per region and overall:
+* median grams of CO2 to reach 99 % of the maximum hypervolume (runs that never reach
+  it count as infinite, so a median is finite only if most runs reached it; `n/N` says
+  how many did), and median final hypervolume;
+* the issue's checks: rl below every non-oracle baseline's grams, rl's final HV within
+  1 % of vanilla's, and the share of the vanilla-to-oracle gap rl closes;
+* with --accounting paper: the reduction factor vanilla grams / policy grams at 99 %;
+* with --caps: median final hypervolume per policy under each carbon cap;
+* each policy's decision latency (mean per `decide` call, measured on one episode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import torch
+
+import scheduler_svc.rl  # noqa: F401  registers rl, mpc, oracle
+from cenas.carbon import BUNDLED_REGIONS, accounting_preset, load_region
+from cenas.cli.bench import Optimizer, Sampler, proposer_factory
+from cenas.tasks import NB201Problem
+from scheduler_svc.simulator.bench import BenchSetup, episodes
+from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
+from scheduler_svc.simulator.forecasts import episode_forecast, make_forecast_source
+from scheduler_svc.simulator.policies import make_policy
+
+POLICIES = ["rl", "mpc", "oracle", "heuristic", "oneshot", "vanilla"]
+TARGET = 0.99
+
+
+def start_dates(count: int) -> list[datetime]:
+    first, span = datetime(2023, 1, 10, 6, tzinfo=timezone.utc), 340
+    return [first + timedelta(days=round(i * span / count)) for i in range(count)]
+
+
+def run_grid(args, problem, factory, cap: float | None) -> dict:
+    """{region: {policy: {"g99": [...], "hv": [...], "carbon": [...]}}}, one value per run."""
+    out: dict = {}
+    max_hv = problem.max_hypervolume
+    for region in args.regions:
+        trace = load_region(region)
+        out[region] = {p: {"g99": [], "hv": [], "carbon": []} for p in args.policies}
+        for start in start_dates(args.starts):
+            setup = BenchSetup(
+                problem, trace, start, args.policies, args.seeds,
+                SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap),
+                args.accounting, factory, optimizer=args.optimizer,
+            )
+            for result in episodes(setup):  # the episodes `cenas bench` runs
+                hit = result.first_reaching(TARGET * max_hv)
+                cell = out[region][result.policy]
+                cell["g99"].append(hit[1] if hit else float("inf"))
+                cell["hv"].append(result.final_hypervolume / max_hv)
+                cell["carbon"].append(result.carbon_g)
+            print(f"  {region} {start:%Y-%m-%d} done", flush=True)
+    return out
+
+
+def median_inf(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else float("inf")
+
+
+def fmt_g(value: float) -> str:
+    return "never" if not np.isfinite(value) else f"{value:,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounting", default="full", choices=["full", "paper"])
+    parser.add_argument("--regions", nargs="+", default=list(BUNDLED_REGIONS))
+    parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--gpus", type=int, default=8)
+    parser.add_argument("--hours", type=int, default=80)
+    parser.add_argument("--policies", nargs="+", default=POLICIES)
+    parser.add_argument("--caps", nargs="*", type=float, default=[])
+    parser.add_argument("--optimizer", default="random", choices=["random", "lamoo"])
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    problem = NB201Problem()
+    max_hv = problem.max_hypervolume
+    factory = proposer_factory(Optimizer(args.optimizer), Sampler.random, max_hv)
+    report: dict = {"args": vars(args), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
+    t0 = time.monotonic()
+
+    caps = args.caps or [None]
+    for cap in caps:
+        label = "uncapped" if cap is None else f"cap {cap:,.0f} g"
+        print(f"== {args.accounting} accounting, {label}", flush=True)
+        grid = run_grid(args, problem, factory, cap)
+        report.setdefault("grid", {})[label] = grid
+        print_tables(args, grid, label)
+    report["wall_s"] = round(time.monotonic() - t0, 1)
+    report["decision_latency_ms"] = latency(args, problem, factory)
+    print("decision latency (ms per decide, one episode):", json.dumps(report["decision_latency_ms"]))
+    print(f"wall time {report['wall_s']} s")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=1, default=lambda v: None if v == float("inf") else v)
+
+
+def print_tables(args, grid: dict, label: str) -> None:
+    policies = args.policies
+    merged = {p: {k: [v for r in grid for v in grid[r][p][k]] for k in ("g99", "hv", "carbon")} for p in policies}
+    blocks = {**grid, "ALL": merged}
+    width = 15
+    head = f"{'region':12s}" + "".join(f"{p:>{width}s}" for p in policies)
+    print(f"\n[{args.accounting}, {label}] median g CO2 to reach {TARGET:.0%} of the max HV (runs that reached it / runs)")
+    print(head)
+    for region, cells in blocks.items():
+        row = "".join(f"{fmt_g(median_inf(cells[p]['g99'])) + ' ' + str(int(np.isfinite(cells[p]['g99']).sum())) + '/' + str(len(cells[p]['g99'])):>{width}s}" for p in policies)
+        print(f"{region:12s}{row}")
+    print(f"[{args.accounting}, {label}] median final HV (fraction of the max)")
+    print(head)
+    for region, cells in blocks.items():
+        print(f"{region:12s}" + "".join(f"{median_inf(cells[p]['hv']):>{width}.4f}" for p in policies))
+    if {"rl", "vanilla", "oracle"} <= set(policies):
+        print("checks: rl below every non-oracle baseline | rl final HV >= 99% of vanilla's | share of the vanilla->oracle gap rl closes")
+        for region, cells in blocks.items():
+            g = {p: median_inf(cells[p]["g99"]) for p in policies}
+            others = [p for p in policies if p not in ("rl", "oracle")]
+            losers = [p for p in others if not g["rl"] < g[p]]
+            hv_ok = median_inf(cells["rl"]["hv"]) >= 0.99 * median_inf(cells["vanilla"]["hv"])
+            gap = g["vanilla"] - g["oracle"]
+            closed = (g["vanilla"] - g["rl"]) / gap if np.isfinite(gap) and gap > 0 and np.isfinite(g["rl"]) else float("nan")
+            verdict = "yes" if not losers else "no (not below " + ", ".join(losers) + ")"
+            print(f"{region:12s} {verdict:40s} {str(hv_ok):6s} {closed:6.0%}")
+    if args.accounting == "paper" and "vanilla" in policies:
+        print("reduction factor vs vanilla at 99% of the max HV (vanilla's median grams / the policy's)")
+        for region, cells in blocks.items():
+            gv = median_inf(cells["vanilla"]["g99"])
+            parts = []
+            for p in policies:
+                gp = median_inf(cells[p]["g99"])
+                parts.append(f"{p} {gv / gp:.2f}x" if np.isfinite(gp) and np.isfinite(gv) else f"{p} n/a")
+            print(f"{region:12s} " + ", ".join(parts))
+
+
+def latency(args, problem, factory) -> dict[str, float]:
+    trace = load_region(args.regions[0])
+    start = start_dates(1)[0]
+    first = trace.index_of(start)
+    out = {}
+    for name in args.policies:
+        policy = make_policy(name)
+        timings: list[float] = []
+        decide = policy.decide
+
+        def timed(observation, decide=decide):
+            t = time.perf_counter()
+            allocation = decide(observation)
+            timings.append(time.perf_counter() - t)
+            return allocation
+
+        policy.decide = timed
+        forecast = None
+        if policy.forecast_source:
+            forecast = episode_forecast(make_forecast_source(policy.forecast_source, 0), trace.values, first, policy.forecast_horizon)
+        run_episode(
+            problem, trace.window(start, args.hours), policy,
+            SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting)),
+            history=trace.values[first - HISTORY_HOURS : first], proposer_factory=factory, forecast=forecast,
+        )
+        out[name] = round(1000 * statistics.mean(timings), 3)
+    return out
+
+
+if __name__ == "__main__":
+    main()

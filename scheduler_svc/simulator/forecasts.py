@@ -1,0 +1,143 @@
+"""Carbon-intensity forecast sources for the simulator, the RL environment and the planners.
+
+A source issues, at a given hour of a trace, the predicted intensity of the next
+`horizon` hours (and, when it knows it, a standard deviation per lead hour). It sees the
+whole trace but promises to use only what its name says:
+
+* `true`: the actual future values (the oracle's look-ahead; no uncertainty);
+* `noisy`: the actual future with multiplicative log-normal noise whose sigma grows with
+  the lead time, from `sigma_day1` at lead 1 h to `sigma_day1 * (1 + growth)` at 72 h.
+  The default 0.10 matches the day-1 MAPE of published day-ahead forecasters (CarbonCast:
+  3-13 % day-1 on the bundled regions, see docs/PAPER.md); it stands in for the
+  forecaster service's models until they are wired in;
+* `naive`: seasonal naive, from the past only: lead h predicts the value at the same hour
+  of the most recent past day (`now + h - 24 * ceil(h / 24)`); its std is the trailing
+  week's mean absolute day-over-day change.
+
+The forecaster service's models plug in by implementing `ForecastSource.issue`.
+Sources are pure: same arguments (and seed) give the same forecast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+#: Default look-ahead of a forecast, in hours (the forecaster service's horizon).
+FORECAST_HOURS = 72
+
+
+class Forecast(NamedTuple):
+    """`mean` and `std`: `h`-vectors, gCO2eq/kWh for lead hours 1..h."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+
+class ForecastSource(Protocol):
+    name: str
+
+    def issue(self, values: np.ndarray, now: int, horizon: int) -> Forecast:
+        """The forecast issued at the start of hour `now` of `values` for hours now+1 ..
+        now+horizon (fewer when the trace ends first)."""
+        ...
+
+
+def _future(values: np.ndarray, now: int, horizon: int) -> np.ndarray:
+    return np.asarray(values[now + 1 : now + 1 + horizon], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class TrueForecast:
+    name: str = "true"
+
+    def issue(self, values: np.ndarray, now: int, horizon: int) -> Forecast:
+        mean = _future(values, now, horizon)
+        return Forecast(mean, np.zeros_like(mean))
+
+
+@dataclass(frozen=True)
+class NoisyForecast:
+    """The true future x exp(N(0, sigma(lead))); the noise is a function of (seed, now)."""
+
+    sigma_day1: float = 0.10
+    growth: float = 0.5
+    seed: int = 0
+    name: str = "noisy"
+
+    def __post_init__(self) -> None:
+        if self.sigma_day1 < 0:
+            raise ValueError(f"sigma_day1 must be >= 0, got {self.sigma_day1}")
+
+    def sigmas(self, horizon: int) -> np.ndarray:
+        lead = np.arange(1, horizon + 1)
+        return self.sigma_day1 * (1 + self.growth * (lead - 1) / (FORECAST_HOURS - 1))
+
+    def issue(self, values: np.ndarray, now: int, horizon: int) -> Forecast:
+        truth = _future(values, now, horizon)
+        sigma = self.sigmas(len(truth))
+        rng = np.random.default_rng([self.seed, now])
+        mean = truth * np.exp(rng.normal(0.0, 1.0, len(truth)) * sigma - sigma**2 / 2)
+        return Forecast(mean, truth * sigma)
+
+
+@dataclass(frozen=True)
+class SeasonalNaiveForecast:
+    name: str = "naive"
+
+    def issue(self, values: np.ndarray, now: int, horizon: int) -> Forecast:
+        past = np.asarray(values[: now + 1], dtype=np.float64)
+        available = max(0, min(horizon, len(values) - now - 1))
+        if len(past) < 24:  # less than a day of history: persistence
+            mean = np.full(available, past[-1] if len(past) else 0.0)
+            return Forecast(mean, np.zeros(available))
+        lead = np.arange(1, available + 1)
+        mean = past[now + lead - 24 * np.ceil(lead / 24).astype(np.int64)]
+        week = past[-24 * 7 :]
+        spread = float(np.mean(np.abs(week[24:] - week[:-24]))) if len(week) > 24 else 0.0
+        return Forecast(mean, np.full(available, spread))
+
+
+FORECAST_SOURCES: dict[str, Callable[[int], ForecastSource]] = {
+    "true": lambda seed: TrueForecast(),
+    "noisy": lambda seed: NoisyForecast(seed=seed),
+    "naive": lambda seed: SeasonalNaiveForecast(),
+}
+
+
+def make_forecast_source(name: str, seed: int = 0) -> ForecastSource:
+    try:
+        return FORECAST_SOURCES[name](seed)
+    except KeyError:
+        raise ValueError(f"unknown forecast source {name!r}; choose one of {', '.join(FORECAST_SOURCES)}") from None
+
+
+#: What the simulator calls each hour: hour of the episode -> the forecast issued then
+#: (a `Forecast`, or just the mean as an array).
+ForecastFn = Callable[[int], "Forecast | np.ndarray"]
+
+
+def episode_forecast(source: ForecastSource, values: np.ndarray, first: int, horizon: int = FORECAST_HOURS) -> ForecastFn:
+    """Bind a source to an episode starting at index `first` of the full trace `values`."""
+
+    def at(hour: int) -> Forecast:
+        return source.issue(values, first + hour, horizon)
+
+    return at
+
+
+__all__ = [
+    "FORECAST_HOURS",
+    "FORECAST_SOURCES",
+    "Forecast",
+    "ForecastFn",
+    "ForecastSource",
+    "NoisyForecast",
+    "SeasonalNaiveForecast",
+    "TrueForecast",
+    "episode_forecast",
+    "make_forecast_source",
+]

@@ -1,0 +1,34 @@
+"""`cenas scheduler train` end to end on a tiny budget: policy file, recipe, loadable."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cenas.cli import app
+from scheduler_svc.rl.env import TINY
+from scheduler_svc.rl.policy import RLPolicy
+from scheduler_svc.rl.train import evaluate
+
+
+def test_train_writes_policy_and_recipe(tmp_path):
+    out = tmp_path / "p.zip"
+    result = CliRunner().invoke(app, ["scheduler", "train", "--timesteps", "64", "--n-envs", "1", "--n-steps", "64", "--eval-episodes", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    recipe = json.loads(out.with_suffix(".json").read_text())
+    assert recipe["seed"] == 0 and recipe["timesteps_done"] >= 64
+    assert recipe["data_window"] == {"start": "2021-01-01T00:00:00Z", "end": "2023-01-01T00:00:00Z", "regions": ["US-CAL-CISO", "US-MIDA-PJM", "DE", "US-TEX-ERCO", "GB"]}
+    assert {"stable-baselines3", "gymnasium", "torch"} <= set(recipe["libraries"])
+    assert RLPolicy(out).load() is not None
+
+
+def test_evaluate_compares_policies_on_the_same_draws(nb201):
+    results = evaluate(["heuristic", "mpc"], 2, seed=0, env_config=TINY)
+    assert set(results) == {"heuristic", "mpc"}
+    assert all(0 <= r["median_hv_fraction"] <= 1 and r["median_carbon_g"] > 0 for r in results.values())
+
+
+def test_help_lists_train():
+    result = CliRunner().invoke(app, ["scheduler", "--help"])
+    assert result.exit_code == 0 and "train" in result.output
