@@ -18,10 +18,10 @@ import numpy as np
 from cenas.search.proposers import Proposer
 from cenas.search.queue import EvaluationQueue
 
-#: Candidates scored per `sample` task: 90 x 20 GPU-seconds = half an hour of GPU time:
-#: few enough messages to keep up at fast replay, short enough that a changed allocation
-#: takes effect within half an hour of trace time.
-SAMPLE_BATCH = 90
+#: Candidates scored per `sample` task: 30 x 20 GPU-seconds = 10 minutes of GPU time, so
+#: screened candidates reach the queue nearly as a stream (a single sampling GPU must keep
+#: several evaluating GPUs fed) while messages stay few enough for fast replay.
+SAMPLE_BATCH = 30
 
 
 @dataclass(frozen=True)

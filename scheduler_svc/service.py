@@ -29,6 +29,7 @@ from cenas.errors import CenasError
 from cenas.search.context import SearchContext, build_context
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
 from scheduler_svc.simulator.engine import HISTORY_HOURS
+import scheduler_svc.rl  # noqa: F401  (registers rl, mpc and oracle)
 from scheduler_svc.simulator.policies import AllocationPolicy, HeuristicPolicy, make_policy
 
 log = logging.getLogger(__name__)

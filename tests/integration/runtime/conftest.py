@@ -27,11 +27,11 @@ def running(env: dict[str, str], log_dir: Path, *modules: str, virtual_gpus: int
     commands = {m: [sys.executable, "-m", m] for m in modules}
     if virtual_gpus:
         commands["worker"] = [sys.executable, "-m", "worker", "--virtual-gpus", str(virtual_gpus)]
-    procs = {}
+    procs, logs = {}, []
     try:
         for name, command in commands.items():
-            log = open(log_dir / f"{name}.log", "w")
-            procs[name] = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            logs.append(open(log_dir / f"{name}.log", "w"))
+            procs[name] = subprocess.Popen(command, env=env, stdout=logs[-1], stderr=subprocess.STDOUT, start_new_session=True)
         yield procs
     finally:
         for proc in procs.values():
@@ -42,6 +42,9 @@ def running(env: dict[str, str], log_dir: Path, *modules: str, virtual_gpus: int
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):

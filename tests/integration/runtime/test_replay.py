@@ -3,6 +3,7 @@ PostgreSQL: 8 virtual GPU workers, one trace hour per second, against the simula
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 import numpy as np
@@ -25,6 +26,9 @@ from tests.integration.runtime.conftest import running, wait_for
 pytestmark = pytest.mark.integration
 HOURS = 80
 START = datetime(2021, 7, 2, 6, tzinfo=timezone.utc)
+#: 2 s per trace hour in CI (2 shared cores run 8 workers, 3 services and pytest); the
+#: 1 s figure in the README comes from the same test with CENAS_TEST_REPLAY_SPH=1.
+SECONDS_PER_HOUR = float(os.environ.get("CENAS_TEST_REPLAY_SPH", "2"))
 
 
 def spec(policy: str, seconds_per_hour: float, seed: int = 0) -> dict:
@@ -53,7 +57,7 @@ def test_heuristic_replay_matches_the_simulator(stack_env, tmp_path):
     with running(stack_env, tmp_path, "optimizer_svc", "scheduler_svc", "worker.pool_service", virtual_gpus=8) as procs:
         celery = make_celery(settings)
         wait_for(lambda: len(celery.control.ping(timeout=1.0)) == 8, timeout=180, what="8 workers to answer")
-        search = create_search(engine, spec=spec("heuristic", seconds_per_hour=1.0))
+        search = create_search(engine, spec=spec("heuristic", seconds_per_hour=SECONDS_PER_HOUR))
         with Publisher(connection=connect_from(settings)) as publisher:
             publisher.publish(SearchCreated(search_id=search.id))
 
@@ -63,7 +67,7 @@ def test_heuristic_replay_matches_the_simulator(stack_env, tmp_path):
                 row = session.get(Search, search.id)
                 return row if row.status.finished else None
 
-        final = wait_for(finished, timeout=HOURS * 1.0 + 240, what="the replayed search to finish")
+        final = wait_for(finished, timeout=HOURS * SECONDS_PER_HOUR + 240, what="the replayed search to finish")
     assert final.status == SearchStatus.SUCCEEDED, final.error
     with Session(engine) as session:
         evaluations = session.exec(select(Evaluation).where(Evaluation.search_id == search.id)).all()
