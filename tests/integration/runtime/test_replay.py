@@ -72,6 +72,7 @@ def test_heuristic_replay_matches_the_simulator(stack_env, tmp_path):
     with Session(engine) as session:
         evaluations = session.exec(select(Evaluation).where(Evaluation.search_id == search.id)).all()
         decisions = session.exec(select(Decision).where(Decision.search_id == search.id)).all()
+    engine.dispose()
     codes = [e.code for e in evaluations]
     assert len(codes) == len(set(codes)) and final.evaluations >= 0.95 * len(codes)
     assert len({d.interval for d in decisions}) >= 0.9 * HOURS
