@@ -142,6 +142,8 @@ def main() -> None:
                     "hypervolume": hv,
                 })
                 progress.advance(task)
+                # one line per run, also when stdout is not a terminal (the bar is not drawn then)
+                progress.console.log(f"{method} seed {seed}: {seconds:.1f} s, hypervolume {hv}")
 
     summary: dict[str, dict[int, dict[str, float]]] = {}
     for method in args.methods:
