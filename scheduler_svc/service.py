@@ -136,7 +136,8 @@ class SchedulerService:
                 row = session.exec(select(Decision).where(Decision.search_id == search.id, Decision.interval == interval)).one()
             session.refresh(row)
         self.publisher.publish(ScheduleDecision(
-            search_id=row.search_id, interval=row.interval, valid_from=row.valid_from, gpus_evaluation=row.gpus_evaluation,
+            # the clock's instant, not the row's: SQLite hands datetimes back without a zone
+            search_id=row.search_id, interval=row.interval, valid_from=ctx.clock.wall_at(row.interval), gpus_evaluation=row.gpus_evaluation,
             gpus_sampling=row.gpus_sampling, gpus_idle=row.gpus_idle, policy=row.policy, fallback=row.fallback,
             intensity=row.intensity, forecast=row.forecast, inputs=row.inputs,
         ))

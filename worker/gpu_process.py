@@ -27,8 +27,9 @@ def worker_name(index: int, host: str | None = None) -> str:
 
 
 def park_queue(name: str) -> str:
-    """A worker's private queue: consuming it means holding no role (idle)."""
-    return f"park.{name}"
+    """A worker's private queue: consuming it means holding no role (idle). No '@': the
+    embedded filesystem broker refuses it in exchange names."""
+    return "park." + name.replace("@", ".")
 
 
 def warm_up() -> None:

@@ -98,12 +98,16 @@ class PoolController:
     def run(self, consumer: Consumer, should_stop: Callable[[], bool] = lambda: False, resync_s: float = 1.0) -> None:
         next_sync = 0.0
         while not should_stop():
-            if time.monotonic() >= next_sync:
-                self.refresh_grants()
-                self.refresh_roles()
-                self.apply()
-                next_sync = time.monotonic() + resync_s
-            consumer.drain(timeout=0.1, max_messages=50)
+            try:
+                if time.monotonic() >= next_sync:
+                    next_sync = time.monotonic() + resync_s
+                    self.refresh_grants()
+                    self.refresh_roles()
+                    self.apply()
+                consumer.drain(timeout=0.1, max_messages=50)
+            except Exception:  # broker or database hiccup, a torn control reply: retry next cycle
+                log.exception("pool controller cycle failed; retrying")
+                time.sleep(0.5)
 
 
 def main() -> None:
