@@ -55,7 +55,11 @@ class EnsembleForecaster(Forecaster):
         return ensemble
 
     def hyperparameters(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.params))
+        """Members' hyperparameters resolved to their values (so a saved manifest does not
+        depend on the defaults of the code that later reads it)."""
+        members = {n: {k: v for k, v in m.hyperparameters().items() if k not in ("seed", "threads")}
+                   for n, m in self.members.items()}
+        return json.loads(json.dumps({**self.params, "members": members}))
 
     def _set_weights(self) -> None:
         errors = [m.validation_mape for m in self.members.values()]
