@@ -12,7 +12,7 @@ from cenas.errors import CenasError
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from cenas.bus import Publisher
+    from cenas.bus import Publisher, connect_from
     from cenas.db import make_engine, save_forecast
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
@@ -26,7 +26,7 @@ def main() -> int:
         engine = make_engine(settings)
         service = ForecastService(
             regions=regions, provider=provider, models=bootstrap.load_models(regions, settings.forecaster_model_dir),
-            publisher=Publisher(settings.broker_url), save=lambda m: save_forecast(engine, forecast=m),
+            publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, interval=bootstrap.interval(settings),
         )
     except (CenasError, ValueError) as exc:

@@ -15,6 +15,7 @@ from cenas.settings import Settings
 
 #: module -> extra arguments; the order is the start order
 SERVICES: dict[str, list[str]] = {
+    "forecaster_svc": [],
     "scheduler_svc": [],
     "optimizer_svc": [],
     "worker.pool_service": [],
