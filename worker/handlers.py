@@ -54,13 +54,9 @@ class WorkerRuntime:
 
     # --- evaluate -------------------------------------------------------------------
     def evaluate(self, search_id: str, code: int) -> None:
-        existing = self._find_evaluation(search_id, code)
+        existing = self._once(search_id, lambda: self._find_evaluation(search_id, code), lambda ctx: self._run_evaluation(ctx, code))
         if existing is None:
-            ctx = self.context(search_id)
-            if ctx is None:
-                log.info("dropping evaluate(%s, %s): search not running", search_id, code)
-                return
-            existing = self._run_evaluation(ctx, code)
+            return
         self.publisher.publish(EvaluationCompleted(
             search_id=search_id, code=code, objectives=existing.objectives,
             gpu_seconds=existing.gpu_seconds, energy_kwh=existing.energy_kwh, carbon_g=existing.carbon_g, worker=existing.worker,
@@ -89,13 +85,9 @@ class WorkerRuntime:
 
     # --- sample ---------------------------------------------------------------------
     def sample(self, search_id: str, batch_id: int, codes: list[int]) -> None:
-        existing = self._find_batch(search_id, batch_id)
+        existing = self._once(search_id, lambda: self._find_batch(search_id, batch_id), lambda ctx: self._run_sample(ctx, batch_id, codes))
         if existing is None:
-            ctx = self.context(search_id)
-            if ctx is None:
-                log.info("dropping sample(%s, %s): search not running", search_id, batch_id)
-                return
-            existing = self._run_sample(ctx, batch_id, codes)
+            return
         self.publisher.publish(SampleCompleted(
             search_id=search_id, batch_id=batch_id, codes=existing.codes, predicted=existing.predicted,
             gpu_seconds=existing.gpu_seconds, energy_kwh=existing.energy_kwh, worker=existing.worker,
@@ -120,6 +112,17 @@ class WorkerRuntime:
             return session.exec(select(SampleBatch).where(SampleBatch.search_id == search_id, SampleBatch.batch_id == batch_id)).first()
 
     # --- shared ---------------------------------------------------------------------
+    def _once(self, search_id: str, find, run):
+        """The stored result, else run the task and store it; None if the search is not running."""
+        existing = find()
+        if existing is not None:
+            return existing
+        ctx = self.context(search_id)
+        if ctx is None:
+            log.info("dropping a task of search %s: it is not running", search_id)
+            return None
+        return run(ctx)
+
     def _insert_once(self, record, find):
         """Insert `record`; if a concurrent run already did, return the stored row instead."""
         with Session(self.engine) as session:
