@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import httpx
@@ -92,6 +94,15 @@ class JsonHttp:
 
     def close(self) -> None:
         self._client.close()
+
+
+def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive windows of at most `size` (APIs cap history ranges)."""
+    t = start
+    while t < end:
+        nxt = min(t + size, end)
+        yield t, nxt
+        t = nxt
 
 
 def _snippet(response: httpx.Response) -> str:

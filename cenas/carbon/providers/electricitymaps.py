@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from cenas.carbon.providers._http import JsonHttp
+from cenas.carbon.providers._http import JsonHttp, windows
 from cenas.carbon.providers.base import CarbonSignalProvider, Reading, hourly
 from cenas.carbon.traces import CarbonTrace, as_utc, parse_utc
 from cenas.errors import ProviderConfigError, ProviderResponseError
@@ -64,16 +64,13 @@ class ElectricityMapsProvider(CarbonSignalProvider):
     def history(self, region: str, start: datetime, end: datetime) -> CarbonTrace:
         start, end = as_utc(start), as_utc(end)
         points: list[tuple[datetime, float]] = []
-        t = start
-        while t < end:
-            chunk_end = min(t + MAX_RANGE, end)
+        for t, chunk_end in windows(start, end, MAX_RANGE):
             path = "/v3/carbon-intensity/past-range"
             body = self._get(path, {"zone": region, "start": _iso(t), "end": _iso(chunk_end)})
             items = body.get("data", body.get("history"))
             if not isinstance(items, list):
                 raise ProviderResponseError(f"electricitymaps: {path}: no 'data' list in the answer")
             points += [self._point(item, path) for item in items]
-            t = chunk_end
         return hourly(region, start, end, points, self.name)
 
     def recent(self, region: str) -> CarbonTrace:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import time as _time
 
-from cenas.carbon.providers._http import JsonHttp
+from cenas.carbon.providers._http import JsonHttp, windows
 from cenas.carbon.providers.base import CarbonSignalProvider, Reading, hourly
 from cenas.carbon.traces import CarbonTrace, as_utc, parse_utc
 from cenas.errors import ProviderConfigError, ProviderResponseError
@@ -90,11 +90,8 @@ class WattTimeProvider(CarbonSignalProvider):
     def history(self, region: str, start: datetime, end: datetime) -> CarbonTrace:
         start, end = as_utc(start), as_utc(end)
         points: list[tuple[datetime, float]] = []
-        t = start
-        while t < end:
-            chunk_end = min(t + MAX_RANGE, end)
+        for t, chunk_end in windows(start, end, MAX_RANGE):
             points += self._data("/v3/historical", {"region": self._region(region), "start": _iso(t), "end": _iso(chunk_end)})
-            t = chunk_end
         return hourly(region, start, end, points, self.name)
 
     def close(self) -> None:
