@@ -18,7 +18,6 @@ that moment counts.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -307,6 +306,3 @@ def run_episode(
         sim.step(policy.decide(sim.observe()), screening=policy.screening)
     return sim.result(policy.name)
 
-
-def ceil_hours(value: float) -> int:
-    return int(math.ceil(value - 1e-9))

@@ -13,11 +13,10 @@ import pytest
 from sqlmodel import Session, select
 
 from cenas.bus import Publisher, connect_from
-from cenas.contracts import SearchCreated
 from cenas.db import make_engine
-from cenas.db.searches import Evaluation, Search, SearchStatus, create_search
+from cenas.db.searches import Evaluation, Search, SearchStatus
+from cenas.search.submit import submit_search
 from cenas.settings import Settings
-from cenas.spec import SearchSpec
 from cenas.work import make_celery
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +34,10 @@ def test_embedded_stack_runs_a_search_and_stops_cleanly(tmp_path):
         while len(celery.control.ping(timeout=1.0) or []) < 2:
             assert up.poll() is None and time.monotonic() < deadline, (tmp_path / "up.log").read_text()[-2000:]
         engine = make_engine(settings)
-        spec = SearchSpec.model_validate({
-            "name": "embedded", "task": {"kind": "nb201"}, "gpus": 2, "budget": {"hours": 8},
-            "carbon": {"region": "GB", "start": "2022-06-01T00:00:00Z", "seconds_per_hour": 1.5}, "policy": "static:1",
-        }).model_dump(mode="json")
-        search = create_search(engine, spec=spec)
+        spec = {"name": "embedded", "task": {"kind": "nb201"}, "gpus": 2, "budget": {"hours": 8},
+                "carbon": {"region": "GB", "start": "2022-06-01T00:00:00Z", "seconds_per_hour": 1.5}, "policy": "static:1"}
         with Publisher(connection=connect_from(settings)) as publisher:
-            publisher.publish(SearchCreated(search_id=search.id))
+            search = submit_search(engine, publisher, spec)
         deadline = time.monotonic() + 120
         while True:
             with Session(engine) as session:

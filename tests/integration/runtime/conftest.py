@@ -21,6 +21,14 @@ def stack_env(broker_url, database_url, tmp_path_factory) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def stack_settings(stack_env):
+    """The same settings the stack's processes read from `stack_env`."""
+    from cenas.settings import Settings
+
+    return Settings(_env_file=None, **{k.removeprefix("CENAS_").lower(): v for k, v in stack_env.items() if k.startswith("CENAS_")})
+
+
 @contextmanager
 def running(env: dict[str, str], log_dir: Path, *modules: str, virtual_gpus: int | None = None):
     """Start service modules (and a worker supervisor) as real processes; stop them after."""

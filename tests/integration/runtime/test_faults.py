@@ -11,30 +11,25 @@ import pytest
 from sqlmodel import Session, select
 
 from cenas.bus import Publisher, connect_from
-from cenas.contracts import SearchCreated
 from cenas.db import make_engine
-from cenas.db.searches import Dispatch, Evaluation, Search, SearchStatus, create_search
-from cenas.settings import Settings
-from cenas.spec import SearchSpec
+from cenas.db.searches import Dispatch, Evaluation, Search, SearchStatus
+from cenas.search.submit import submit_search
 from cenas.work import make_celery
 from tests.integration.runtime.conftest import running, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, tmp_path):
-    settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in stack_env.items() if k.startswith("CENAS_")})
+def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, stack_settings, tmp_path):
+    settings = stack_settings
     engine = make_engine(settings)
     celery = make_celery(settings)
     with running(stack_env, tmp_path, "optimizer_svc", "scheduler_svc", "worker.pool_service", virtual_gpus=3) as procs:
         wait_for(lambda: len(celery.control.ping(timeout=1.0) or []) == 3, timeout=180, what="3 workers")
-        spec = SearchSpec.model_validate({
-            "name": "kill-9", "task": {"kind": "nb201"}, "gpus": 3, "budget": {"hours": 24},
-            "carbon": {"region": "US-CAL-CISO", "start": "2021-07-02T06:00:00Z", "seconds_per_hour": 3}, "policy": "vanilla",
-        }).model_dump(mode="json")
-        search = create_search(engine, spec=spec)
+        spec = {"name": "kill-9", "task": {"kind": "nb201"}, "gpus": 3, "budget": {"hours": 24},
+                "carbon": {"region": "US-CAL-CISO", "start": "2021-07-02T06:00:00Z", "seconds_per_hour": 3}, "policy": "vanilla"}
         with Publisher(connection=connect_from(settings)) as publisher:
-            publisher.publish(SearchCreated(search_id=search.id))
+            search = submit_search(engine, publisher, spec)
 
         def in_flight() -> set[int]:
             """Evaluations dispatched and not yet recorded (a solo-pool worker cannot answer

@@ -12,10 +12,9 @@ from sqlmodel import Session, select
 
 from cenas.bus import Publisher, connect_from
 from cenas.carbon import ACCOUNTING_PRESETS, load_region
-from cenas.contracts import SearchCreated
 from cenas.db import make_engine
-from cenas.db.searches import Decision, Evaluation, Search, SearchStatus, create_search
-from cenas.settings import Settings
+from cenas.db.searches import Decision, Evaluation, Search, SearchStatus
+from cenas.search.submit import submit_search
 from cenas.spec import SearchSpec
 from cenas.work import make_celery
 from optimizer_svc.lamoo import LaMOO, LaMOOConfig
@@ -51,15 +50,14 @@ def simulate(policy: str, seeds: range):
     return [run_episode(problem, window, make_policy(policy), config, seed=s, history=history, proposer_factory=factory) for s in seeds]
 
 
-def test_heuristic_replay_matches_the_simulator(stack_env, tmp_path):
-    settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in stack_env.items() if k.startswith("CENAS_")})
+def test_heuristic_replay_matches_the_simulator(stack_env, stack_settings, tmp_path):
+    settings = stack_settings
     engine = make_engine(settings)
     with running(stack_env, tmp_path, "optimizer_svc", "scheduler_svc", "worker.pool_service", virtual_gpus=8) as procs:
         celery = make_celery(settings)
         wait_for(lambda: len(celery.control.ping(timeout=1.0)) == 8, timeout=180, what="8 workers to answer")
-        search = create_search(engine, spec=spec("heuristic", seconds_per_hour=SECONDS_PER_HOUR))
         with Publisher(connection=connect_from(settings)) as publisher:
-            publisher.publish(SearchCreated(search_id=search.id))
+            search = submit_search(engine, publisher, spec("heuristic", seconds_per_hour=SECONDS_PER_HOUR))
 
         def finished():
             assert all(p.poll() is None for p in procs.values()), {n: p.returncode for n, p in procs.items()}

@@ -1,0 +1,29 @@
+import pytest
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from cenas.bus import Consumer, Publisher, connect_from
+from cenas.db import make_engine
+from cenas.db.searches import Search, SearchStatus
+from cenas.search.submit import submit_search
+from cenas.settings import Settings
+from tests.unit.kernel.test_spec import EXAMPLE, with_change
+
+
+def test_submit_stores_a_queued_search_and_announces_it(tmp_path):
+    settings = Settings(data_dir=tmp_path, broker_url=None, database_url=None)
+    engine = make_engine(settings)
+    heard = []
+    consumer = Consumer(None, "test-submit", ["search.created"], heard.append, connection=connect_from(settings))
+    consumer.declare()
+    with Publisher(connection=connect_from(settings)) as publisher:
+        search = submit_search(engine, publisher, EXAMPLE)
+        with pytest.raises(ValidationError, match="gpus"):
+            submit_search(engine, publisher, with_change("gpus", 0))
+    consumer.drain(timeout=1.0)
+    consumer.close()
+    with Session(engine) as session:
+        rows = session.exec(select(Search)).all()
+    assert [r.id for r in rows] == [search.id] and rows[0].status == SearchStatus.QUEUED
+    assert [m.search_id for m in heard] == [search.id]
+    engine.dispose()
