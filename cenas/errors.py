@@ -48,3 +48,17 @@ class ProviderUnavailableError(ProviderError, ConnectionError):
 
 class ProviderResponseError(ProviderError, ValueError):
     """The provider answered 200 with a body we cannot read (not JSON, missing fields)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A dependency hiccup (broker or database unreachable) that a retry may cure.
+
+    Services retry these instead of failing the search they were working on.
+    """
+    from amqp.exceptions import AMQPError
+    from kombu.exceptions import KombuError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return isinstance(exc, (OSError, KombuError, AMQPError))

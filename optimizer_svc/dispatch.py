@@ -84,6 +84,14 @@ class Dispatcher:
             self.on_evaluation(code, values)
         self.evaluating.update(c for c in evaluating if c not in self.evaluated)
 
+    def withdraw(self, command: EvaluateCommand | SampleCommand) -> None:
+        """Forget a planned command that could not be sent (broker away), so its slot frees
+        up; the candidate itself goes back to the proposer's pool and can be planned again."""
+        if isinstance(command, EvaluateCommand):
+            self.evaluating.discard(command.code)
+        else:
+            self.sampling.pop(command.batch_id, None)
+
     @property
     def evaluation_slots(self) -> int:
         """Evaluations kept in flight: two per GPU (one running, one reserved), so a GPU

@@ -28,6 +28,7 @@ from cenas.carbon.accounting import JOULES_PER_KWH
 from cenas.contracts import (
     EvaluationCompleted, Message, SampleCompleted, ScheduleDecision, SearchCancelled, SearchCreated, SearchProgress,
 )
+from cenas.errors import is_transient
 from cenas.db.searches import Decision, Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, utcnow
 from cenas.pareto import hypervolume, non_dominated_mask
 from cenas.search.context import SearchContext, build_context
@@ -146,7 +147,8 @@ class OptimizerService:
         elif isinstance(message, SearchCancelled):
             self.finish(message.search_id, SearchStatus.CANCELLED, "cancelled by its owner")
         elif (live := self.live.get(getattr(message, "search_id", ""))) is None:
-            return  # a finished or unknown search: nothing to do
+            if isinstance(message, (EvaluationCompleted, SampleCompleted)):
+                self._recount_finished(message.search_id)
         elif isinstance(message, ScheduleDecision):
             live.dispatcher.set_allocation(message.gpus_evaluation, message.gpus_sampling)
             self.pump(live)
@@ -178,18 +180,47 @@ class OptimizerService:
         commands = live.dispatcher.plan()
         if not commands:
             return
-        with Session(self.engine) as session:
-            for command in commands:
+        sent: list[Dispatch] = []
+        try:
+            for i, command in enumerate(commands):
                 # sent first, recorded second: a crash in between loses nothing (the result is
                 # still recorded by the worker and accepted), the reverse could strand a search
                 if isinstance(command, EvaluateCommand):
                     self.celery.send_task(EVALUATE, args=[search_id, command.code], queue=EVALUATION_QUEUE)
-                    session.add(Dispatch(search_id=search_id, kind="evaluate", key=command.code))
+                    sent.append(Dispatch(search_id=search_id, kind="evaluate", key=command.code))
                 else:
                     assert isinstance(command, SampleCommand)
                     self.celery.send_task(SAMPLE, args=[search_id, command.batch_id, list(command.codes)], queue=SAMPLING_QUEUE)
-                    session.add(Dispatch(search_id=search_id, kind="sample", key=command.batch_id, codes=list(command.codes)))
-            session.commit()
+                    sent.append(Dispatch(search_id=search_id, kind="sample", key=command.batch_id, codes=list(command.codes)))
+        except Exception:
+            for unsent in commands[len(sent):]:
+                live.dispatcher.withdraw(unsent)
+            raise
+        finally:
+            with Session(self.engine) as session:
+                session.add_all(sent)
+                session.commit()
+
+    def reconcile(self, live: LiveSearch) -> None:
+        """Treat dispatched tasks whose result row exists as completed.
+
+        The database, not the bus, is the system of record: a worker that stored its result
+        but could not announce it (broker away at that moment) must not hold a GPU slot
+        forever. Replaying a known result is a no-op in the dispatcher.
+        """
+        search_id = live.ctx.search_id
+        with Session(self.engine) as session:
+            pending = session.exec(select(Dispatch).where(Dispatch.search_id == search_id, Dispatch.done == False)).all()  # noqa: E712
+            codes = [d.key for d in pending if d.kind == "evaluate"]
+            batches = [d.key for d in pending if d.kind == "sample"]
+            evaluations = session.exec(select(Evaluation).where(Evaluation.search_id == search_id, Evaluation.code.in_(codes))).all() if codes else []  # type: ignore[attr-defined]
+            samples = session.exec(select(SampleBatch).where(SampleBatch.search_id == search_id, SampleBatch.batch_id.in_(batches))).all() if batches else []  # type: ignore[attr-defined]
+        for batch in samples:
+            self.on_message(SampleCompleted(search_id=search_id, batch_id=batch.batch_id, codes=batch.codes, predicted=batch.predicted,
+                                            gpu_seconds=batch.gpu_seconds, energy_kwh=batch.energy_kwh, worker=batch.worker))
+        for ev in evaluations:
+            self.on_message(EvaluationCompleted(search_id=search_id, code=ev.code, objectives=ev.objectives, gpu_seconds=ev.gpu_seconds,
+                                                energy_kwh=ev.energy_kwh, carbon_g=ev.carbon_g, worker=ev.worker))
 
     def tick(self) -> None:
         """Budgets, parked-GPU energy and progress of every live search."""
@@ -198,6 +229,9 @@ class OptimizerService:
             try:
                 self._tick_one(live)
             except Exception as exc:
+                if is_transient(exc):  # broker or database away: the search waits, it does not fail
+                    log.warning("search %s waits for a dependency: %s", search_id, str(exc).splitlines()[0])
+                    continue
                 log.exception("search %s failed", search_id)
                 self.finish(search_id, SearchStatus.FAILED, f"optimizer error: {exc}")
 
@@ -209,6 +243,7 @@ class OptimizerService:
         budget = ctx.spec.budget
         over_time = budget.hours is not None and hours >= budget.hours
         if over_time or time.monotonic() >= live.next_progress:
+            self.reconcile(live)
             progress = self._update_progress(live, hours)
             live.next_progress = time.monotonic() + PROGRESS_EVERY_S
             if over_time or (budget.carbon_g is not None and progress.carbon_g >= budget.carbon_g):
@@ -236,19 +271,14 @@ class OptimizerService:
     def _update_progress(self, live: LiveSearch, hours: float) -> Search:
         ctx = live.ctx
         with Session(self.engine) as session:
-            sums = []
-            for table in (Evaluation, SampleBatch, IdleEnergy):
-                sums.append(session.exec(select(func.coalesce(func.sum(table.energy_kwh), 0.0), func.coalesce(func.sum(table.carbon_g), 0.0))
-                                         .where(table.search_id == ctx.search_id)).one())
             search = session.get(Search, ctx.search_id)
             assert search is not None
             search.elapsed_hours = min(hours, ctx.spec.budget.hours or hours)
             search.evaluations = len(live.codes)
             search.samples = live.samples
             search.hypervolume = live.hypervolume()
-            search.energy_kwh = float(sum(s[0] for s in sums))
-            search.carbon_g = float(sum(s[1] for s in sums))
-            search.pareto = self._pareto(live)
+            search.energy_kwh, search.carbon_g = energy_and_carbon(session, ctx.search_id)
+            search.pareto = pareto_points(ctx, live.codes, live.values)
             search.gpus_evaluation, search.gpus_sampling = live.dispatcher.evaluation_gpus, live.dispatcher.sampling_gpus
             search.gpus_idle = ctx.spec.gpus - search.gpus_evaluation - search.gpus_sampling
             session.add(search)
@@ -257,17 +287,29 @@ class OptimizerService:
         self._publish_progress(ctx.search_id)
         return search
 
-    def _pareto(self, live: LiveSearch) -> list[dict]:
-        if not live.values:
-            return []
-        values = np.array(live.values)
-        mask = non_dominated_mask(values)
-        problem = live.ctx.problem
-        signs = np.array([o.sign for o in problem.objectives])
-        return [
-            {"architecture": problem.space.arch_str(code), "values": {o.name: float(v) for o, v in zip(problem.objectives, row * signs)}}
-            for code, row in zip(np.array(live.codes)[mask].tolist(), values[mask])
-        ]
+    def _recount_finished(self, search_id: str) -> None:
+        """Fold results that landed after the search ended into its totals.
+
+        Tasks running when a budget ends are never interrupted (their GPU time is spent
+        either way), so their results and their energy belong to the search: its totals
+        always equal the sums over its recorded rows.
+        """
+        with Session(self.engine) as session:
+            search = session.get(Search, search_id)
+            if search is None or not search.status.finished or search.started_at is None:
+                return
+            ctx = build_context(search.id, search.spec, search.started_at)
+            evaluations = session.exec(select(Evaluation).where(Evaluation.search_id == search_id).order_by(Evaluation.id)).all()
+            codes = [ev.code for ev in evaluations]
+            values = [self._maximised(ctx, ev.objectives) for ev in evaluations]
+            search.evaluations = len(codes)
+            search.samples = sum(len(c) for c in session.exec(select(SampleBatch.codes).where(SampleBatch.search_id == search_id)).all())
+            search.hypervolume = hypervolume(np.array(values), ctx.problem.ref_point) if values else 0.0
+            search.energy_kwh, search.carbon_g = energy_and_carbon(session, search_id)
+            search.pareto = pareto_points(ctx, codes, values)
+            session.add(search)
+            session.commit()
+        self._publish_progress(search_id)
 
     def _publish_progress(self, search_id: str) -> None:
         with Session(self.engine) as session:
@@ -277,6 +319,30 @@ class OptimizerService:
             message = SearchProgress(search_id=s.id, status=s.status.value, elapsed_hours=s.elapsed_hours, evaluations=s.evaluations,
                                      samples=s.samples, hypervolume=s.hypervolume, carbon_g=s.carbon_g, energy_kwh=s.energy_kwh)
         self.publisher.publish(message, routing_key=f"search.progress.{search_id}")
+
+
+def energy_and_carbon(session: Session, search_id: str) -> tuple[float, float]:
+    """Total kWh and grams over every recorded evaluation, sample batch and idle interval."""
+    kwh = grams = 0.0
+    for table in (Evaluation, SampleBatch, IdleEnergy):
+        k, g = session.exec(select(func.coalesce(func.sum(table.energy_kwh), 0.0), func.coalesce(func.sum(table.carbon_g), 0.0))
+                            .where(table.search_id == search_id)).one()
+        kwh, grams = kwh + float(k), grams + float(g)
+    return kwh, grams
+
+
+def pareto_points(ctx: SearchContext, codes: list[int], values: list[np.ndarray]) -> list[dict]:
+    """The non-dominated evaluations as API.md's Pareto points (objectives in their own units)."""
+    if not values:
+        return []
+    array = np.array(values)
+    mask = non_dominated_mask(array)
+    problem = ctx.problem
+    signs = np.array([o.sign for o in problem.objectives])
+    return [
+        {"architecture": problem.space.arch_str(code), "values": {o.name: float(v) for o, v in zip(problem.objectives, row * signs)}}
+        for code, row in zip(np.array(codes)[mask].tolist(), array[mask])
+    ]
 
 
 def run(settings=None, should_stop=lambda: False) -> None:
@@ -295,4 +361,4 @@ def run(settings=None, should_stop=lambda: False) -> None:
         if time.monotonic() >= next_tick:
             service.tick()
             next_tick = time.monotonic() + settings.tick_seconds
-        consumer.drain(timeout=settings.tick_seconds, max_messages=200)
+        consumer.poll(timeout=settings.tick_seconds, max_messages=200)

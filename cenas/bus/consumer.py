@@ -89,13 +89,22 @@ class Consumer:
                     break
         return self.handled + self.dead_lettered - start
 
+    def poll(self, timeout: float = 1.0, max_messages: int | None = None) -> int:
+        """`drain`, but a lost connection is logged and dropped, to be reopened next call.
+
+        For service loops that must keep ticking while the broker is away.
+        """
+        try:
+            return self.drain(timeout=timeout, max_messages=max_messages)
+        except (OSError, KombuError, AMQPError) as exc:
+            log.warning("bus connection lost (%s); reconnecting", exc)
+            self._conn.collect()  # forget the dead socket; drain() opens a fresh one
+            return 0
+
     def run_forever(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Consume until ``should_stop()``; reconnects with backoff on connection loss."""
         while not should_stop():
-            try:
-                self.drain(timeout=1.0)
-            except (OSError, KombuError, AMQPError) as exc:
-                log.warning("bus connection lost (%s); reconnecting", exc)
+            if self.poll(timeout=1.0) == 0 and not self._conn.connected:
                 self._conn.ensure_connection(max_retries=None, interval_start=1, interval_step=2, interval_max=30)
 
     def close(self) -> None:

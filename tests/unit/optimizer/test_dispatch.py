@@ -57,3 +57,19 @@ def test_restore_rebuilds_state(nb201):
 def test_negative_allocation_refused(nb201):
     with pytest.raises(ValueError, match="GPU counts must be >= 0"):
         make(nb201).set_allocation(-1, 0)
+
+
+def test_withdrawn_commands_free_their_slots_and_can_be_planned_again(nb201):
+    d = make(nb201, sample_batch=5)
+    d.set_allocation(0, 2)
+    first = d.plan()
+    assert len(first) == 2 and d.plan() == []  # both sampling slots taken
+    d.withdraw(first[1])  # the broker refused the second one
+    again = d.plan()
+    assert len(again) == 1 and isinstance(again[0], SampleCommand)
+    vanilla = make(nb201, screening=False)
+    vanilla.set_allocation(1, 0)
+    sent, unsent = vanilla.plan()
+    vanilla.withdraw(unsent)
+    assert vanilla.evaluating == {sent.code}
+    assert len(vanilla.plan()) == 1
