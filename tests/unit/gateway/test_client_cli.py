@@ -83,3 +83,22 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(tmp_path, monkeypatch
     engine.dispose()
     code, _, err = run_cli(["keys", "create", "--name", " "], capsys)
     assert code == 2 and "name" in err
+
+
+def test_report_pieces_order_the_front_and_sum_up_carbon():
+    from rich.console import Console
+
+    from cenas.cli.searches import pareto_table, status_lines, summary
+
+    pareto = {"objectives": [{"name": "accuracy", "goal": "max"}, {"name": "edgegpu_energy", "goal": "min"}],
+              "points": [{"architecture": "|a~0|", "values": {"accuracy": 90.1, "edgegpu_energy": 20.0}},
+                         {"architecture": "|b~0|", "values": {"accuracy": 94.3, "edgegpu_energy": 35.5}}]}
+    console = Console(width=120, record=True)
+    console.print(pareto_table(pareto))
+    text = console.export_text()
+    assert text.index("|b~0|") < text.index("|a~0|") and "edgegpu_energy (min)" in text
+    search = {"id": "s1", "name": "demo", "status": "succeeded", "error": None,
+              "progress": {"elapsed_hours": 80.0, "evaluations": 4, "samples": 10, "hypervolume": 4000.0, "carbon_g": 100.0, "energy_kwh": 0.5},
+              "allocation": {"evaluation": 7, "sampling": 1, "idle": 0}}
+    assert summary(search)["carbon_g_per_evaluation"] == 25.0
+    assert status_lines(search)[0] == "search s1 (demo): succeeded" and "7 evaluation, 1 sampling, 0 idle" in status_lines(search)[-1]
