@@ -50,6 +50,22 @@ class ProviderResponseError(ProviderError, ValueError):
     """The provider answered 200 with a body we cannot read (not JSON, missing fields)."""
 
 
+class SpecFileError(CenasError, ValueError):
+    """A spec file that cannot be read: missing, not JSON/YAML, or not a mapping."""
+
+
+class GatewayError(CenasError):
+    """The gateway refused a request (4xx/5xx); the message carries its status and detail."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class GatewayUnavailableError(GatewayError, ConnectionError):
+    """The gateway could not be reached (connection refused, timeout)."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """A dependency hiccup (broker or database unreachable) that a retry may cure.
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     gateway_url: str = "http://127.0.0.1:8000"
+    gateway_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body the gateway accepts (413 above).")
+    gateway_auth_failures_per_minute: int = Field(default=30, ge=1, description="Failed authentications per client IP per minute before 429.")
+    api_key: str | None = Field(default=None, description="Key the client commands (`cenas submit/status/report`) send to the gateway.")
     electricitymaps_token: str | None = None
     watttime_username: str | None = None
     watttime_password: str | None = None

@@ -11,8 +11,10 @@ import typer
 
 from cenas.cli.bench import bench_command
 from cenas.cli.forecast import forecast_app
+from cenas.cli.keys import keys_app
 from cenas.cli.up import up_command
 from cenas.cli.scheduler import scheduler_app
+from cenas.cli.searches import report_command, status_command, submit_command
 from cenas.errors import CenasError
 
 app = typer.Typer(
@@ -26,6 +28,10 @@ app.command("bench")(bench_command)
 app.add_typer(forecast_app, name="forecast")
 app.command("up")(up_command)
 app.add_typer(scheduler_app)
+app.add_typer(keys_app)
+app.command("submit")(submit_command)
+app.command("status")(status_command)
+app.command("report")(report_command)
 
 
 @app.callback()

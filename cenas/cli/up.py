@@ -19,6 +19,7 @@ SERVICES: dict[str, list[str]] = {
     "scheduler_svc": [],
     "optimizer_svc": [],
     "worker.pool_service": [],
+    "gateway": [],
 }
 
 

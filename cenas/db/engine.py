@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -38,13 +40,30 @@ def alembic_config() -> Config:
 
 
 #: Alembic's context is process-global, so threads migrate one at a time; processes
-#: serialise on a PostgreSQL advisory lock taken in migrations/env.py.
+#: serialise on a PostgreSQL advisory lock taken in migrations/env.py, or on SQLite on a
+#: lock file beside the database (`cenas up` starts five processes on one file).
 _MIGRATION_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent; safe for concurrent starts)."""
     config = alembic_config()
-    with _MIGRATION_LOCK, engine.begin() as connection:
+    with _MIGRATION_LOCK, _sqlite_file_lock(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

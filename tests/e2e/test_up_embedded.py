@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -18,13 +19,22 @@ from cenas.db.searches import Evaluation, Search, SearchStatus
 from cenas.search.submit import submit_search
 from cenas.settings import Settings
 from cenas.work import make_celery
+from tests.integration.runtime.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_embedded_stack_runs_a_search_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENAS_")}
     env["CENAS_DATA_DIR"] = str(tmp_path)
+    env["CENAS_GATEWAY_PORT"] = str(port := free_port())
     settings = Settings(data_dir=tmp_path, broker_url=None, database_url=None)
     log = open(tmp_path / "up.log", "w")
     up = subprocess.Popen([sys.executable, "-m", "cenas", "up", "--virtual-gpus", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -33,6 +43,7 @@ def test_embedded_stack_runs_a_search_and_stops_cleanly(tmp_path):
         deadline = time.monotonic() + 120
         while len(celery.control.ping(timeout=1.0) or []) < 2:
             assert up.poll() is None and time.monotonic() < deadline, (tmp_path / "up.log").read_text()[-2000:]
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/readyz"), timeout=60, what="the gateway")
         engine = make_engine(settings)
         spec = {"name": "embedded", "task": {"kind": "nb201"}, "gpus": 2, "budget": {"hours": 8},
                 "carbon": {"region": "GB", "start": "2022-06-01T00:00:00Z", "seconds_per_hour": 1.5}, "policy": "static:1"}

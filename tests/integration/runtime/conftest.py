@@ -55,6 +55,15 @@ def running(env: dict[str, str], log_dir: Path, *modules: str, virtual_gpus: int
             log.close()
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for a gateway under test)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

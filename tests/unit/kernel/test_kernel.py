@@ -71,3 +71,15 @@ def test_sqlite_default_database(tmp_path):
     assert latest is not None and latest.stale
     assert latest.to_message().points == forecast().points
     assert latest_forecast(engine, region="GB") is None
+
+
+def test_processes_starting_together_migrate_one_sqlite_file_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CENAS_")}, "CENAS_DATA_DIR": str(tmp_path)}
+    code = "from cenas.db import make_engine; from cenas.settings import Settings; make_engine(Settings())"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 3, errors

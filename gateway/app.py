@@ -1,0 +1,106 @@
+"""The FastAPI application factory: `create_app(settings, engine=None, publisher=None)`.
+
+No module-level state: the engine and the publisher are built in the lifespan (unless
+passed in) and live on `app.state.gateway`. Outages of the database or the broker become
+503 with a JSON detail, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from cenas.bus import Publisher, PublishError, connect_from
+from cenas.contracts import Message
+from cenas.settings import Settings
+from gateway.auth import FailureLimiter
+from gateway.limits import BodyLimit
+
+log = logging.getLogger(__name__)
+
+
+class SharedPublisher:
+    """A `Publisher` for the request threads: one publish at a time (kombu channels are
+    not thread-safe). Fails fast (two retries) so a broker outage answers 503 quickly."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher, self._lock = publisher, threading.Lock()
+
+    def publish(self, message: Message, **kw) -> None:
+        with self._lock:
+            self._publisher.publish(message, **kw)
+
+    def close(self) -> None:
+        with self._lock:
+            self._publisher.close()
+
+
+@dataclass
+class Gateway:
+    """What the routes need; one per app."""
+
+    settings: Settings
+    engine: Engine | None = None
+    publisher: SharedPublisher | None = None
+    limiter: FailureLimiter = field(init=False)
+    registry: object = None  # prometheus CollectorRegistry, built with the engine
+
+    def __post_init__(self) -> None:
+        self.limiter = FailureLimiter(self.settings.gateway_auth_failures_per_minute)
+
+
+def create_app(settings: Settings, engine: Engine | None = None, publisher: Publisher | None = None) -> FastAPI:
+    from gateway.metrics import make_registry
+    from gateway.routes import forecasts, health, searches
+
+    gateway = Gateway(settings, engine, SharedPublisher(publisher) if publisher is not None else None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from cenas.db import make_engine
+
+        own_engine, own_publisher = gateway.engine is None, gateway.publisher is None
+        if own_engine:
+            gateway.engine = make_engine(settings)
+        if own_publisher:
+            gateway.publisher = SharedPublisher(Publisher(connection=connect_from(settings), max_retries=2, interval_start=0.2, interval_max=1.0))
+        gateway.registry = make_registry(gateway.engine, settings)
+        try:
+            yield
+        finally:
+            if own_publisher:
+                gateway.publisher.close()
+            if own_engine:
+                gateway.engine.dispose()
+
+    app = FastAPI(
+        title="CE-NAS gateway", version="1.0",
+        description="Submit carbon-aware NAS searches and follow their progress. "
+                    "Authenticate with `Authorization: Bearer <key>` (create one with `cenas keys create`).",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        return JSONResponse({"detail": "database unavailable; try again later"}, status_code=503)
+
+    @app.exception_handler(PublishError)
+    async def broker_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("broker error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "message broker unavailable; try again later"}, status_code=503)
+
+    app.include_router(health.router)
+    app.include_router(searches.router, prefix="/v1")
+    app.include_router(forecasts.router, prefix="/v1")
+    return app

@@ -1,0 +1,59 @@
+"""FastAPI dependencies: the gateway state, the caller's API key, the caller's search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cenas.db.searches import ApiKey, Search
+from gateway.app import Gateway
+from gateway.auth import find_api_key
+from gateway.store import owned_search
+
+bearer = HTTPBearer(auto_error=False, description="An API key from `cenas keys create`.")
+
+
+def get_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="cenas"'})
+
+
+def current_key(request: Request, gateway: GatewayDep,
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+    """The caller's key; 401 when missing or wrong, 429 after too many failures from one client."""
+    client = request.client.host if request.client else "unknown"
+    if gateway.limiter.blocked(client):
+        raise HTTPException(429, "too many failed authentications; try again later",
+                            headers={"Retry-After": str(gateway.limiter.retry_after(client))})
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        gateway.limiter.record_failure(client)
+        raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    key = find_api_key(gateway.engine, key=credentials.credentials)
+    if key is None:
+        gateway.limiter.record_failure(client)
+        raise _unauthorized("invalid or revoked API key")
+    return key
+
+
+KeyDep = Annotated[ApiKey, Depends(current_key)]
+
+
+def caller_search(gateway: GatewayDep, key: KeyDep, search_id: Annotated[str, Path(max_length=64)]) -> Search:
+    """The caller's search ``search_id``; 404 for one that does not exist or is someone else's."""
+    search = owned_search(gateway.engine, search_id=search_id, owner=key.id)
+    if search is None:
+        raise HTTPException(404, f"search {search_id} not found")
+    return search
+
+
+SearchDep = Annotated[Search, Depends(caller_search)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
+Offset = Annotated[int, Query(ge=0, description="skip this many items")]

@@ -1,0 +1,107 @@
+"""`/v1/searches`: submit, list, inspect, follow and cancel the caller's searches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from cenas.contracts import SearchCancelled
+from cenas.db.searches import SearchStatus
+from cenas.search.submit import submit_search
+from cenas.spec import SearchSpec
+from gateway import store
+from gateway.deps import GatewayDep, KeyDep, Limit, Offset, SearchDep
+from gateway.schemas import Created, DecisionOut, EvaluationOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["searches"])
+AUTH = {401: {"description": "missing or wrong API key"}, 429: {"description": "too many failed authentications"}}
+NOT_FOUND = {**AUTH, 404: {"description": "no such search for this key"}}
+
+
+@router.post("/searches", status_code=status.HTTP_201_CREATED, response_model=Created,
+             responses={**AUTH, 413: {"description": "body too large"}, 422: {"description": "invalid spec; `loc` names the field"}})
+def create_search(spec: SearchSpec, gateway: GatewayDep, key: KeyDep) -> Created:
+    """Validate and store a search (queued) and announce it to the optimizer."""
+    # a broker outage after the row is stored answers 503 (app.py); the row stays queued
+    # and the optimizer still starts it on its clock tick
+    search = submit_search(gateway.engine, gateway.publisher, spec, owner=key.id)
+    return Created(id=search.id, status=search.status)
+
+
+@router.get("/searches", response_model=Page[SearchOut], responses=AUTH)
+def list_searches(gateway: GatewayDep, key: KeyDep, limit: Limit = 50, offset: Offset = 0) -> Page[SearchOut]:
+    """The caller's searches, newest first."""
+    rows, total = store.list_searches(gateway.engine, owner=key.id, limit=limit, offset=offset)
+    return Page[SearchOut](items=[SearchOut.of(s) for s in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/searches/{search_id}", response_model=SearchOut, responses=NOT_FOUND)
+def get_search(search: SearchDep) -> SearchOut:
+    """Status, progress (hypervolume, carbon, energy) and the current GPU allocation."""
+    return SearchOut.of(search)
+
+
+@router.get("/searches/{search_id}/pareto", response_model=ParetoOut, responses=NOT_FOUND)
+def get_pareto(search: SearchDep) -> ParetoOut:
+    """The non-dominated architectures evaluated so far, objective values in their own units."""
+    return ParetoOut(objectives=[Objective.model_validate(o) for o in search.spec["task"]["objectives"]],
+                     points=[ParetoPoint.model_validate(p) for p in search.pareto])
+
+
+@router.get("/searches/{search_id}/evaluations", response_model=Page[EvaluationOut], responses=NOT_FOUND)
+def get_evaluations(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, offset: Offset = 0) -> Page[EvaluationOut]:
+    """Architectures trained from scratch, in the order they finished, with their energy and carbon."""
+    rows, total = store.evaluations_page(gateway.engine, search_id=search.id, limit=limit, offset=offset)
+    return Page[EvaluationOut](items=[EvaluationOut.of(e) for e in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/searches/{search_id}/decisions", response_model=Page[DecisionOut], responses=NOT_FOUND)
+def get_decisions(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, offset: Offset = 0) -> Page[DecisionOut]:
+    """The scheduler's allocation per interval: GPUs per role, policy, intensity and the forecast used."""
+    rows, total = store.decisions_page(gateway.engine, search_id=search.id, limit=limit, offset=offset)
+    return Page[DecisionOut](items=[DecisionOut.of(d) for d in rows], total=total, limit=limit, offset=offset)
+
+
+@router.delete("/searches/{search_id}", status_code=status.HTTP_202_ACCEPTED, response_model=SearchOut,
+               responses={**NOT_FOUND, 409: {"description": "the search already succeeded or failed"}})
+def cancel_search(search: SearchDep, gateway: GatewayDep) -> SearchOut:
+    """Cancel a queued or running search: `search.cancelled` goes to the optimizer (which stops
+    dispatching its work) and the row becomes `cancelled` at once. Cancelling a cancelled
+    search is a no-op (202)."""
+    if search.status in (SearchStatus.SUCCEEDED, SearchStatus.FAILED):
+        raise HTTPException(409, f"search {search.id} already {search.status.value}; only queued or running searches can be cancelled")
+    if search.status != SearchStatus.CANCELLED:
+        gateway.publisher.publish(SearchCancelled(search_id=search.id))
+        store.mark_cancelled(gateway.engine, search_id=search.id)
+    fresh = store.owned_search(gateway.engine, search_id=search.id, owner=search.owner)
+    return SearchOut.of(fresh or search)
+
+
+@router.get("/searches/{search_id}/events", response_class=StreamingResponse, responses={
+    **NOT_FOUND, 200: {"content": {"text/event-stream": {}}, "description": "`progress` events (a SearchOut without `spec`), then `end`"}})
+async def follow_search(search: SearchDep, gateway: GatewayDep,
+                        interval: Annotated[float, Query(ge=0.1, le=60, description="seconds between polls")] = 1.0) -> StreamingResponse:
+    """Server-sent events: a `progress` event whenever the search changes, `end` once it finished."""
+
+    async def stream():
+        last = None
+        while True:
+            row = await run_in_threadpool(store.owned_search, gateway.engine, search_id=search.id, owner=search.owner)
+            if row is None:
+                return
+            data = SearchOut.of(row).model_dump_json(exclude={"spec"})
+            if data != last:
+                yield f"event: progress\ndata: {data}\n\n"
+                last = data
+            if row.status.finished:
+                yield f"event: end\ndata: {{\"status\": \"{row.status.value}\"}}\n\n"
+                return
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
