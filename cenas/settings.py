@@ -50,5 +50,12 @@ class Settings(BaseSettings):
     forecaster_interval_hours: float = Field(default=1.0, gt=0, description="Publish every this many clock hours.")
     forecaster_model_dir: Path | None = Field(default=None, description="Directory of <region>/model.json models; unset: the shipped ones.")
 
+    # the torch task (real training on the workers)
+    cifar10_dir: Path | None = Field(default=None, description="Directory of the CIFAR-10 python batches (data_batch_1..5, test_batch); never downloaded.")
+    torch_dir: Path | None = Field(default=None, description="Checkpoints of torch searches (supernets, from-scratch runs); unset: data_dir/torch.")
+
+    def torch_checkpoint_dir(self) -> Path:
+        return self.torch_dir or Path(self.data_dir) / "torch"
+
     def forecaster_region_list(self) -> list[str]:
         return [r.strip() for r in self.forecaster_regions.split(",") if r.strip()]

@@ -13,10 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cenas.carbon.traces import BUNDLED_REGIONS, as_utc, load_region
 from cenas.errors import TraceRangeError
+from cenas.errors import InvalidProblemError
 from cenas.tasks.nb201 import DATASETS, HW_METRICS
+from cenas.tasks.torch.space import DATASETS as TORCH_DATASETS
+from cenas.tasks.torch.space import DEFAULT_EPOCHS, DEFAULT_SPACES, GOALS, parse_space
 
 NB201_OBJECTIVES = {"accuracy", *HW_METRICS}
-TORCH_OBJECTIVES = {"accuracy", "params", "flops", "latency_ms"}
+TORCH_OBJECTIVES = set(GOALS)
 
 
 class Strict(BaseModel):
@@ -29,6 +32,9 @@ class ObjectiveSpec(Strict):
 
 
 class TaskSpec(Strict):
+    """Defaults depend on the kind: nb201 -> cifar10, accuracy / edgegpu_energy; torch ->
+    digits, accuracy / params, the dataset's default space and epochs (cenas.tasks.torch)."""
+
     kind: Literal["nb201", "torch"]
     dataset: Annotated[str, Field(min_length=1, max_length=64)] = "cifar10"
     objectives: Annotated[list[ObjectiveSpec], Field(min_length=2, max_length=2)] = Field(
@@ -36,6 +42,20 @@ class TaskSpec(Strict):
     )
     space: str | None = None
     epochs: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _torch_defaults(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("kind") == "torch":
+            data = dict(data)
+            data.setdefault("dataset", "digits")
+            data.setdefault("objectives", [{"name": "accuracy", "goal": "max"}, {"name": "params", "goal": "min"}])
+            if data["dataset"] in TORCH_DATASETS:
+                if data.get("space") is None:
+                    data["space"] = DEFAULT_SPACES[data["dataset"]]
+                if data.get("epochs") is None:
+                    data["epochs"] = DEFAULT_EPOCHS[data["dataset"]]
+        return data
 
     @model_validator(mode="after")
     def _known_objectives(self) -> TaskSpec:
@@ -51,6 +71,16 @@ class TaskSpec(Strict):
                 raise ValueError(f"dataset {self.dataset!r} is not in NAS-Bench-201; choose from {', '.join(DATASETS)}")
             if names[0] != "accuracy" or self.objectives[0].goal != "max" or self.objectives[1].goal != "min":
                 raise ValueError("nb201 searches maximise accuracy (first) and minimise one hardware metric (second)")
+        if self.kind == "torch":
+            if self.dataset not in TORCH_DATASETS:
+                raise ValueError(f"task.dataset {self.dataset!r} is not a torch dataset; choose from {', '.join(TORCH_DATASETS)}")
+            for o in self.objectives:
+                if o.goal != GOALS[o.name]:
+                    raise ValueError(f"task.objectives: torch objective {o.name!r} must have goal {GOALS[o.name]!r}")
+            try:
+                parse_space(self.space or "")
+            except InvalidProblemError as exc:
+                raise ValueError(f"task.space: {exc}") from None
         return self
 
 

@@ -15,3 +15,14 @@ settings.load_profile("cenas")
 @pytest.fixture(scope="session")
 def nb201() -> NB201Problem:
     return NB201Problem()
+
+
+@pytest.fixture
+def one_thread():
+    """Torch tests run single-threaded: on shared 2-core machines more threads only contend."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

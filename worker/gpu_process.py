@@ -13,11 +13,13 @@ import os
 import socket
 
 from cenas.bus import Publisher, connect_from
+from cenas.carbon.accounting import accounting_preset
 from cenas.carbon.traces import BUNDLED_REGIONS, load_region
 from cenas.db import make_engine
 from cenas.settings import Settings
 from cenas.tasks.nb201 import NB201Table
 from cenas.work import make_celery
+from worker.energy import detect_meter
 from worker.handlers import WorkerRuntime
 from worker.tasks import register_tasks
 
@@ -46,7 +48,9 @@ def run(index: int, settings: Settings) -> None:
     engine = make_engine(settings)
     publisher = Publisher(connection=connect_from(settings))
     app = make_celery(settings)
-    register_tasks(app, WorkerRuntime(name, engine, publisher))
+    # the meter of torch tasks: NVML for this GPU, else RAPL (a `model` meter defers to each search's power model)
+    meter = detect_meter(index, accounting_preset("full"))
+    register_tasks(app, WorkerRuntime(name, engine, publisher, settings=settings, meter=meter))
     worker = app.Worker(
         hostname=name, queues=[park_queue(name)], concurrency=1, pool="solo",
         without_gossip=True, without_mingle=True, without_heartbeat=True, loglevel="INFO",

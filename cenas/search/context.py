@@ -17,13 +17,14 @@ from cenas.carbon.traces import CarbonTrace, load_region
 from cenas.clock import SearchClock
 from cenas.spec import SearchSpec
 from cenas.tasks.nb201 import NB201Problem
+from cenas.tasks.torch import TorchProblem
 
 
 @dataclass(frozen=True)
 class SearchContext:
     search_id: str
     spec: SearchSpec
-    problem: NB201Problem
+    problem: NB201Problem | TorchProblem
     power: PowerModel
     trace: CarbonTrace
     first_index: int  # trace index of the search's first hour
@@ -54,9 +55,11 @@ class SearchContext:
 
 def build_context(search_id: str, spec: SearchSpec | dict, started_at: datetime | None) -> SearchContext:
     spec = spec if isinstance(spec, SearchSpec) else SearchSpec.model_validate(spec)
-    if spec.task.kind != "nb201":
-        raise ValueError(f"search {search_id}: task kind {spec.task.kind!r} has no runtime yet")
-    problem = NB201Problem(dataset=spec.task.dataset, metric=spec.task.objectives[1].name)
+    task = spec.task
+    if task.kind == "torch":
+        problem: NB201Problem | TorchProblem = TorchProblem(task.dataset, task.space, tuple(o.name for o in task.objectives), task.epochs)
+    else:
+        problem = NB201Problem(dataset=task.dataset, metric=task.objectives[1].name)
     if spec.carbon.trace is not None:
         points = spec.carbon.trace
         trace = CarbonTrace(spec.carbon.region, points[0].timestamp, np.array([p.carbon_intensity for p in points]))

@@ -1,4 +1,4 @@
-"""Search tasks: the problems CE-NAS optimises (tabular NAS-Bench-201 now, PyTorch training later)."""
+"""Search tasks: the problems CE-NAS optimises (tabular NAS-Bench-201 `nb201`, real PyTorch training `torch`)."""
 
 from cenas.tasks.objectives import Objective
 from cenas.tasks.space import CellSpace
