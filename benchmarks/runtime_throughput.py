@@ -19,6 +19,7 @@ import statistics
 import time
 
 from sqlmodel import Session, select
+from tqdm import tqdm
 
 from private_stack import private_stack, stop, wait_for_workers
 from cenas.db.searches import Evaluation, SearchStatus
@@ -54,8 +55,15 @@ def phase(stack, celery, workers: int, evaluations: int, proposer: str) -> tuple
     began = time.perf_counter()
     service.pump(live)
     busy += time.perf_counter() - began
-    while len(live.codes) < evaluations:
-        consumer.poll(timeout=1.0)
+    with tqdm(total=evaluations, desc=proposer, unit="eval") as bar:
+        last_progress = time.monotonic()
+        while len(live.codes) < evaluations:
+            consumer.poll(timeout=1.0, max_messages=10)
+            if len(live.codes) > bar.n:
+                bar.update(len(live.codes) - bar.n)
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > 60:
+                raise SystemExit(f"{proposer}: no result for 60 s after {bar.n} evaluations; are the workers alive?")
     wall = time.perf_counter() - started
     service.finish(search_id, SearchStatus.SUCCEEDED)
     consumer.close()
