@@ -14,6 +14,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from cenas.bus import Publisher, connect_from
     from cenas.db import make_engine, save_forecast
+    from cenas.db.searches import running_replay_regions
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
     from forecaster_svc.service import ForecastService
@@ -28,6 +29,8 @@ def main() -> int:
             regions=regions, provider=provider, models=bootstrap.load_models(regions, settings.forecaster_model_dir),
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, interval=bootstrap.interval(settings),
+            active_regions=lambda: running_replay_regions(engine),
+            load_model=lambda region: bootstrap.load_models([region], settings.forecaster_model_dir)[region],
         )
     except (CenasError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

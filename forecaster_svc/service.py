@@ -1,6 +1,7 @@
 """The forecaster service loop (the adapter): provider -> model -> bus + database.
 
-Each tick, for every configured region:
+Each tick, for every configured region and every region a running search uses (a
+search's region joins as soon as it starts; its model is loaded then):
 
 1. read the latest actual intensity and the recent hourly history from the provider;
 2. forecast the next ``horizon`` hours from the current hour with the region's model;
@@ -47,6 +48,8 @@ class ForecastService:
     interval: timedelta = HOUR
     horizon: int = 72
     last_good: dict[str, CarbonForecast] = field(default_factory=dict)
+    active_regions: Callable[[], list[str]] = lambda: []  # regions running searches use
+    load_model: Callable[[str], Forecaster] | None = None  # for regions that join later
 
     def __post_init__(self) -> None:
         missing = [r for r in self.regions if r not in self.models]
@@ -74,7 +77,7 @@ class ForecastService:
     def tick(self) -> list[CarbonForecast]:
         """One round over every region; returns what was published."""
         sent = []
-        for region in self.regions:
+        for region in self.current_regions():
             try:
                 message = self.forecast_region(region)
                 self.last_good[region] = message
@@ -99,6 +102,19 @@ class ForecastService:
             except Exception:
                 log.exception("saving the forecast for %s failed", region)
         return sent
+
+    def current_regions(self) -> list[str]:
+        """The configured regions, then those running searches use (a lookup failure only
+        skips the latter for this tick)."""
+        try:
+            active = [r for r in self.active_regions() if r not in self.regions]
+        except Exception:
+            log.exception("could not read the regions of running searches")
+            active = []
+        for region in active:
+            if region not in self.models and self.load_model is not None:
+                self.models[region] = self.load_model(region)
+        return self.regions + [r for r in active if r in self.models]
 
     def run(self, stop: threading.Event, max_ticks: int | None = None) -> None:
         """Tick every ``interval`` of clock time until ``stop`` is set."""

@@ -172,3 +172,13 @@ def create_search(engine, *, spec: dict, owner: str | None = None) -> Search:
         session.commit()
         session.refresh(search)
     return search
+
+
+def running_replay_regions(engine) -> list[str]:
+    """Bundled regions that running searches replay (uploaded traces have no provider)."""
+    from sqlmodel import Session, select
+
+    with Session(engine) as session:
+        specs = session.exec(select(Search.spec).where(Search.status == SearchStatus.RUNNING)).all()
+    regions = {s["carbon"]["region"] for s in specs if s.get("carbon", {}).get("trace") is None}
+    return sorted(regions)

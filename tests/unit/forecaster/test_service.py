@@ -118,3 +118,28 @@ def test_quantiles_reach_the_message(setup):
     svc.tick()
     p = pub.sent[-1].points[0]
     assert p.p10 is not None and p.p90 is not None and p.p10 <= p.intensity <= p.p90 + 1e-9
+
+
+def test_regions_of_running_searches_join_and_leave(setup):
+    svc, clock, _, pub, _, trace = setup
+    svc.provider = ReplayProvider(clock, {"XX": trace, "YY": trace})
+    running: list[str] = []
+    loaded: list[str] = []
+    svc.active_regions = lambda: list(running)
+    svc.load_model = lambda region: loaded.append(region) or SeasonalNaive.ready()
+    svc.tick()
+    assert [m.region for m in pub.sent] == ["XX"]
+    running.append("YY")  # a search in YY starts
+    svc.tick()
+    svc.tick()
+    assert [m.region for m in pub.sent[1:]] == ["XX", "YY", "XX", "YY"] and loaded == ["YY"]
+    running.clear()  # it finished
+    svc.tick()
+    assert [m.region for m in pub.sent[5:]] == ["XX"]
+
+
+def test_a_failing_region_lookup_keeps_the_configured_regions(setup):
+    svc, _, _, pub, _, _ = setup
+    svc.active_regions = lambda: 1 / 0
+    svc.tick()
+    assert [m.region for m in pub.sent] == ["XX"]

@@ -27,3 +27,20 @@ def test_submit_stores_a_queued_search_and_announces_it(tmp_path):
     assert [r.id for r in rows] == [search.id] and rows[0].status == SearchStatus.QUEUED
     assert [m.search_id for m in heard] == [search.id]
     engine.dispose()
+
+
+def test_running_replay_regions_lists_bundled_regions_of_running_searches_only(tmp_path):
+    from cenas.db.searches import create_search, running_replay_regions
+
+    engine = make_engine(Settings(data_dir=tmp_path, broker_url=None, database_url=None))
+    uploaded = {"region": "MY-GRID", "trace": [{"timestamp": "2021-01-01T00:00:00Z", "carbon_intensity": 100.0}]}
+    rows = [create_search(engine, spec={**EXAMPLE, "carbon": carbon}) for carbon in
+            ({"region": "DE"}, {"region": "GB"}, uploaded, {"region": "US-TEX-ERCO"})]
+    with Session(engine) as session:
+        for row, status in zip(rows, (SearchStatus.RUNNING, SearchStatus.QUEUED, SearchStatus.RUNNING, SearchStatus.RUNNING)):
+            stored = session.get(Search, row.id)
+            stored.status = status
+            session.add(stored)
+        session.commit()
+    assert running_replay_regions(engine) == ["DE", "US-TEX-ERCO"]
+    engine.dispose()
