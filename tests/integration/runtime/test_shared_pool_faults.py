@@ -37,8 +37,8 @@ def test_searches_share_the_pool_and_survive_an_optimizer_kill_and_a_broker_drop
     with running(env, tmp_path, "optimizer_svc", "scheduler_svc", "worker.pool_service", virtual_gpus=POOL) as procs:
         wait_for(lambda: len(celery.control.ping(timeout=1.0) or []) == POOL, timeout=180, what=f"{POOL} workers")
         with Publisher(connection=connect_from(stack_settings)) as publisher:
-            a = submit_search(engine, publisher, spec("shared-a", 2, 14, "heuristic"))
-            b = submit_search(engine, publisher, spec("shared-b", 2, 14, "vanilla"))
+            a = submit_search(engine, publisher, spec("shared-a", 2, 20, "heuristic"))
+            b = submit_search(engine, publisher, spec("shared-b", 2, 20, "vanilla"))
             c = submit_search(engine, publisher, spec("waits-for-both", POOL, 6, "heuristic"))
 
         def rows(search_id: str, table=Evaluation):
@@ -59,16 +59,17 @@ def test_searches_share_the_pool_and_survive_an_optimizer_kill_and_a_broker_drop
             procs["optimizer_svc"] = subprocess.Popen([sys.executable, "-m", "optimizer_svc"], env=env, stdout=log,
                                                       stderr=subprocess.STDOUT, start_new_session=True)
         def dispatched_since(moment) -> bool:
-            return any(d.dispatched_at > moment for s in (a, b) for d in rows(s.id, Dispatch))
+            """Some search got new work (C counts: on a loaded machine A and B may end first)."""
+            return any(d.dispatched_at > moment for s in (a, b, c) for d in rows(s.id, Dispatch))
 
         restarted = utcnow()
-        wait_for(lambda: dispatched_since(restarted), timeout=60, what="the restarted optimizer to dispatch")
+        wait_for(lambda: dispatched_since(restarted), timeout=120, what="the restarted optimizer to dispatch")
 
         # 2. RabbitMQ drops every connection in the test's virtual host
         vhost = broker_url.rsplit("/", 1)[1]
         subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", vhost, "fault test"], check=True, timeout=60)
         dropped = utcnow()
-        wait_for(lambda: dispatched_since(dropped), timeout=60, what="dispatches after the broker drop")
+        wait_for(lambda: dispatched_since(dropped), timeout=120, what="dispatches after the broker drop")
         # search C starts after the drop and can only get GPUs through decisions the
         # optimizer consumes from the bus, so its success proves the consumer reconnected
 
@@ -77,7 +78,7 @@ def test_searches_share_the_pool_and_survive_an_optimizer_kill_and_a_broker_drop
             found = [status(s.id) for s in (a, b, c)]
             return found if all(s.status.finished for s in found) else None
 
-        finals = wait_for(all_finished, timeout=(14 + 6) * SPH + 240, what="all three searches to finish")
+        finals = wait_for(all_finished, timeout=(20 + 6) * SPH + 240, what="all three searches to finish")
         time.sleep(3 * SPH)  # runs still going at a budget's end land and are folded in
 
         finals = [status(s.id) for s in (a, b, c)]
