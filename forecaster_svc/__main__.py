@@ -14,6 +14,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from cenas.bus import Publisher, connect_from
     from cenas.db import make_engine, save_forecast
+    from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
     from forecaster_svc.service import ForecastService
@@ -36,6 +37,7 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.getLogger("forecaster_svc").info("publishing %s every %s", ", ".join(regions), service.interval)
+    mark_ready(settings, "forecaster_svc")
     service.run(stop)
     provider.close()
     return 0

@@ -145,13 +145,30 @@ class SchedulerService:
                  row.gpus_sampling, row.gpus_idle, row.policy, ", fallback" if row.fallback else "")
 
 
+def warm_up() -> None:
+    """Load what a search's first decision needs (the NB201 table and its default problem's
+    maximum hypervolume, the shipped PPO model) before the service says it is ready, so
+    that first decision is not late by the seconds they take. Failures only cost speed."""
+    from cenas.tasks.nb201 import NB201Problem
+    from scheduler_svc.rl.policy import DEFAULT_POLICY_PATH, load_model
+
+    try:
+        NB201Problem().max_hypervolume
+        load_model(DEFAULT_POLICY_PATH)
+    except Exception:  # the first decision will pay for it, or fall back to the heuristic
+        log.exception("warm-up failed; continuing")
+
+
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import connect_from
     from cenas.db import make_engine
+    from cenas.readiness import mark_ready
     from cenas.settings import Settings
 
     settings = settings or Settings()
     service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
+    warm_up()
+    mark_ready(settings, "scheduler_svc")
     while not should_stop():
         try:
             service.tick()
