@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cenas.bus import Publisher
+from cenas.clock import utcnow
 from cenas.contracts import ScheduleDecision
 from cenas.db.forecasts import latest_forecast
 from cenas.db.searches import Decision, Dispatch, SampleBatch, Search, SearchStatus
@@ -63,7 +64,11 @@ class SchedulerService:
         return self._policies[ctx.search_id]
 
     def tick(self) -> int:
-        """Decide every interval that has begun and has no decision yet; returns decisions made."""
+        """Decide, for every running search, the interval under way when the tick began, unless
+        it has its decision; returns decisions made. (Taking the hour at the tick's start
+        matters for a new search: building its context takes seconds, and measured after that
+        its hour 0 could already be over, leaving it without a first decision.)"""
+        began = utcnow()
         made = 0
         with Session(self.engine) as session:
             running = session.exec(select(Search).where(Search.status == SearchStatus.RUNNING)).all()
@@ -76,7 +81,7 @@ class SchedulerService:
             if ctx is None:
                 ctx = self._contexts[search.id] = build_context(search.id, search.spec, search.started_at)
             assert ctx.clock is not None
-            interval = int(ctx.clock.hours())
+            interval = int(ctx.clock.hours(began))
             if ctx.spec.budget.hours is not None and interval >= ctx.spec.budget.hours:
                 continue
             if self._decided(search.id, interval):
