@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import sys
 import threading
 import time
 from importlib import resources
@@ -200,6 +201,8 @@ def demo_command(
     except ValidationError as exc:
         raise SpecFileError(f"invalid spec: {describe_detail(exc.errors())}") from None
     console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=160)  # logs and pipes: the whole progress line
     temporary = data_dir is None
     root = Path(tempfile.mkdtemp(prefix="cenas-demo-")) if temporary else data_dir.resolve()
     port = _free_port()
@@ -285,7 +288,7 @@ def _finish(search: dict, series: list[dict], pareto: dict, decisions: list[dict
         vanilla = _Vanilla({**search["spec"], "budget": budget})
         vanilla.start()
     if vanilla.is_alive():
-        Console(stderr=True).print("finishing the simulation of vanilla NAS on the same setting ...")
+        print("finishing the simulation of vanilla NAS on the same setting ...", file=sys.stderr)
     comparison = vanilla_comparison(search, vanilla.outcome())
     fallbacks = sorted({d["fallback"] for d in decisions if d.get("fallback")})
     report = {"search": search, "spec": search["spec"], "summary": summary(search), "pareto": pareto, "vanilla": comparison,
