@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/cenas bench --policy vanilla --policy oneshot --policy heuristic --accounting paper --out demo-out
+	$(BIN)/cenas demo
 
 test: venv
 	$(BIN)/pytest

@@ -15,6 +15,7 @@ def main() -> int:
     from cenas.bus import Publisher, connect_from
     from cenas.db import make_engine, save_forecast
     from cenas.db.searches import running_replay_regions
+    from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
     from forecaster_svc.service import ForecastService
@@ -39,6 +40,7 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.getLogger("forecaster_svc").info("publishing %s every %s", ", ".join(regions), service.interval)
+    mark_ready(settings, "forecaster_svc")
     service.run(stop)
     provider.close()
     return 0

@@ -348,6 +348,7 @@ def pareto_points(ctx: SearchContext, codes: list[int], values: list[np.ndarray]
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import Consumer, connect_from
     from cenas.db import make_engine
+    from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from cenas.work import make_celery
 
@@ -356,6 +357,7 @@ def run(settings=None, should_stop=lambda: False) -> None:
     service.restore()
     consumer = Consumer(None, "optimizer", ["search.created", "search.cancelled", "schedule.decision.*", "sample.completed", "evaluation.completed"],
                         service.on_message, connection=connect_from(settings))
+    mark_ready(settings, "optimizer_svc")
     next_tick = 0.0
     while not should_stop():
         if time.monotonic() >= next_tick:

@@ -22,17 +22,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cenas.bus import Publisher
+from cenas.clock import utcnow
 from cenas.contracts import ScheduleDecision
 from cenas.db.forecasts import latest_forecast
-from cenas.db.searches import Decision, Search, SearchStatus
+from cenas.db.searches import Decision, Dispatch, SampleBatch, Search, SearchStatus
 from cenas.errors import CenasError
 from cenas.search.context import SearchContext, build_context
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
-from scheduler_svc.simulator.engine import HISTORY_HOURS
+from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig
 import scheduler_svc.rl  # noqa: F401  (registers rl, mpc and oracle)
 from scheduler_svc.simulator.policies import AllocationPolicy, HeuristicPolicy, make_policy
 
 log = logging.getLogger(__name__)
+#: the optimizer's evaluation queue holds at most this many screened candidates (as the simulator's)
+QUEUE_CAPACITY = SimulationConfig().queue_capacity
 #: a forecast older than this (trace time) does not count as fresh
 FORECAST_MAX_AGE = timedelta(hours=2)
 
@@ -61,7 +64,11 @@ class SchedulerService:
         return self._policies[ctx.search_id]
 
     def tick(self) -> int:
-        """Decide every interval that has begun and has no decision yet; returns decisions made."""
+        """Decide, for every running search, the interval under way when the tick began, unless
+        it has its decision; returns decisions made. (Taking the hour at the tick's start
+        matters for a new search: building its context takes seconds, and measured after that
+        its hour 0 could already be over, leaving it without a first decision.)"""
+        began = utcnow()
         made = 0
         with Session(self.engine) as session:
             running = session.exec(select(Search).where(Search.status == SearchStatus.RUNNING)).all()
@@ -74,7 +81,7 @@ class SchedulerService:
             if ctx is None:
                 ctx = self._contexts[search.id] = build_context(search.id, search.spec, search.started_at)
             assert ctx.clock is not None
-            interval = int(ctx.clock.hours())
+            interval = int(ctx.clock.hours(began))
             if ctx.spec.budget.hours is not None and interval >= ctx.spec.budget.hours:
                 continue
             if self._decided(search.id, interval):
@@ -96,13 +103,26 @@ class SchedulerService:
         max_hv = ctx.problem.max_hypervolume
         previous = self._last_hv.get(search.id, 0.0)
         self._last_hv[search.id] = search.hypervolume
+        queued, carried = self._queue_state(search.id)
         return Observation(
             hour=interval, hours_total=math.ceil(ctx.spec.budget.hours or interval + 1), gpus=ctx.spec.gpus,
             intensity=ctx.intensity(interval), intensity_history=np.asarray(history), forecast=self._forecast(ctx, interval),
             hypervolume_fraction=search.hypervolume / max_hv, hypervolume_gain=(search.hypervolume - previous) / max_hv,
-            evaluations=search.evaluations, queued=0, carried=0, carbon_g=search.carbon_g, energy_kwh=search.energy_kwh,
+            evaluations=search.evaluations, queued=queued, carried=carried, carbon_g=search.carbon_g, energy_kwh=search.energy_kwh,
             carbon_cap_g=ctx.spec.budget.carbon_g,
         )
+
+    def _queue_state(self, search_id: str) -> tuple[int, int]:
+        """(queued, carried) as the simulator's observation has them, from the database: the
+        screened candidates not yet sent to evaluation (the optimizer keeps at most
+        `QUEUE_CAPACITY` of them), and the evaluations in flight (they carry on into the hour)."""
+        with Session(self.engine) as session:
+            batches = session.exec(select(SampleBatch.codes).where(SampleBatch.search_id == search_id)).all()
+            sent = session.exec(select(Dispatch.key, Dispatch.done).where(Dispatch.search_id == search_id,
+                                                                           Dispatch.kind == "evaluate")).all()
+        screened = {int(code) for codes in batches for code in codes}
+        waiting = screened - {int(key) for key, _ in sent}
+        return min(len(waiting), QUEUE_CAPACITY), sum(1 for _, done in sent if not done)
 
     def _forecast(self, ctx: SearchContext, interval: int) -> np.ndarray | None:
         record = latest_forecast(self.engine, region=ctx.spec.carbon.region)
@@ -145,13 +165,30 @@ class SchedulerService:
                  row.gpus_sampling, row.gpus_idle, row.policy, ", fallback" if row.fallback else "")
 
 
+def warm_up() -> None:
+    """Load what a search's first decision needs (the NB201 table and its default problem's
+    maximum hypervolume, the shipped PPO model) before the service says it is ready, so
+    that first decision is not late by the seconds they take. Failures only cost speed."""
+    from cenas.tasks.nb201 import NB201Problem
+    from scheduler_svc.rl.policy import DEFAULT_POLICY_PATH, load_model
+
+    try:
+        NB201Problem().max_hypervolume
+        load_model(DEFAULT_POLICY_PATH)
+    except Exception:  # the first decision will pay for it, or fall back to the heuristic
+        log.exception("warm-up failed; continuing")
+
+
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import connect_from
     from cenas.db import make_engine
+    from cenas.readiness import mark_ready
     from cenas.settings import Settings
 
     settings = settings or Settings()
     service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
+    warm_up()
+    mark_ready(settings, "scheduler_svc")
     while not should_stop():
         try:
             service.tick()

@@ -22,6 +22,7 @@ from cenas.bus import Consumer, connect_from
 from cenas.contracts import Message, ScheduleDecision
 from cenas.db import make_engine
 from cenas.db.searches import Decision, Search, SearchStatus
+from cenas.readiness import mark_ready
 from cenas.settings import Settings
 from cenas.work import EVALUATION_QUEUE, SAMPLING_QUEUE, make_celery
 from worker.pool import Role, assign
@@ -120,6 +121,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     controller = PoolController(make_celery(settings), make_engine(settings))
     consumer = Consumer(None, "pool-controller", ["schedule.decision.*"], controller.on_message, connection=connect_from(settings))
+    mark_ready(settings, "worker.pool_service")
     controller.run(consumer, should_stop=lambda: stop["now"])
 
 

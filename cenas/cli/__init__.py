@@ -10,6 +10,7 @@ import sys
 import typer
 
 from cenas.cli.bench import bench_command
+from cenas.cli.demo import demo_command
 from cenas.cli.forecast import forecast_app
 from cenas.cli.keys import keys_app
 from cenas.cli.up import up_command
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo_command)
 app.command("bench")(bench_command)
 app.add_typer(forecast_app, name="forecast")
 app.command("up")(up_command)
