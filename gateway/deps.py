@@ -56,4 +56,6 @@ def caller_search(gateway: GatewayDep, key: KeyDep, search_id: Annotated[str, Pa
 
 SearchDep = Annotated[Search, Depends(caller_search)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
-Offset = Annotated[int, Query(ge=0, description="skip this many items")]
+#: PostgreSQL's OFFSET is a bigint; a bound well inside it keeps huge values a 422, not a 503
+MAX_OFFSET = 10**9
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="skip this many items")]

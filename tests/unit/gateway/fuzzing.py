@@ -70,8 +70,9 @@ class Report:
         return f"{self.requests} requests, {self.server_errors} server errors, {len(self.failures)} distinct failures; statuses {codes}"
 
 
-def build_target(tmp: Path) -> Target:
-    settings = Settings(_env_file=None, data_dir=tmp, broker_url=None, database_url=None,
+def build_target(tmp: Path, database_url: str | None = None) -> Target:
+    """The app on SQLite in ``tmp`` (or ``database_url``) and the filesystem broker, seeded."""
+    settings = Settings(_env_file=None, data_dir=tmp, broker_url=None, database_url=database_url,
                         gateway_max_body_bytes=64 * 1024, gateway_auth_failures_per_minute=10**9)
     engine = make_engine(settings)
     publisher = Publisher(connection=connect_from(settings))
