@@ -46,7 +46,13 @@ def current_key(request: Request, gateway: GatewayDep,
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def caller_search(gateway: GatewayDep, key: KeyDep, search_id: Annotated[str, Path(max_length=64)]) -> Search:
+#: what an id or a region name may look like: a 422 for anything else (NUL, controls,
+#: spaces) instead of a query the database might refuse
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+SearchId = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN, description="a search id from `POST /v1/searches`")]
+
+
+def caller_search(gateway: GatewayDep, key: KeyDep, search_id: SearchId) -> Search:
     """The caller's search ``search_id``; 404 for one that does not exist or is someone else's."""
     search = owned_search(gateway.engine, search_id=search_id, owner=key.id)
     if search is None:
