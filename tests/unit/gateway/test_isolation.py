@@ -88,3 +88,14 @@ def test_listing_never_shows_another_keys_searches(client, alice, bob):
         for query in ("", "?limit=1", "?limit=1&offset=1", "?offset=2", "?limit=1000"):
             page = client.get(f"/v1/searches{query}", headers=headers).json()
             assert {s["id"] for s in page["items"]} <= own and page["total"] == len(own)
+
+
+def test_every_keyed_operation_documents_its_refusals(client):
+    for path, item in client.get("/openapi.json").json()["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            if path.startswith("/v1/"):
+                assert {"401", "429", "503"} <= codes, (method, path, codes)
+                assert operation.get("security"), (method, path)
+            if "{search_id}" in path:
+                assert {"404", "422"} <= codes, (method, path, codes)
