@@ -43,13 +43,13 @@ def list_searches(gateway: GatewayDep, key: KeyDep, limit: Limit = 50, offset: O
 
 
 @router.get("/searches/{search_id}", response_model=SearchOut, responses=NOT_FOUND)
-def get_search(search: SearchDep) -> SearchOut:
+async def get_search(search: SearchDep) -> SearchOut:  # async: the row is loaded, no I/O left
     """Status, progress (hypervolume, carbon, energy) and the current GPU allocation."""
     return SearchOut.of(search)
 
 
 @router.get("/searches/{search_id}/pareto", response_model=ParetoOut, responses=NOT_FOUND)
-def get_pareto(search: SearchDep) -> ParetoOut:
+async def get_pareto(search: SearchDep) -> ParetoOut:  # async: the row is loaded, no I/O left
     """The non-dominated architectures evaluated so far, objective values in their own units."""
     return ParetoOut(objectives=[Objective.model_validate(o) for o in search.spec["task"]["objectives"]],
                      points=[ParetoPoint.model_validate(p) for p in search.pareto])
