@@ -105,13 +105,14 @@ def seed(settings: Settings, keys: int, searches: int) -> list[tuple[str, list[s
 
 
 @contextlib.contextmanager
-def gateway_process(settings: Settings, port: int):
+def gateway_process(settings: Settings, port: int, source: Path | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENAS_")}
     env.update(CENAS_DATA_DIR=str(settings.data_dir), CENAS_GATEWAY_HOST="127.0.0.1", CENAS_GATEWAY_PORT=str(port))
     if settings.database_url:
         env["CENAS_DATABASE_URL"] = settings.database_url
     log = open(Path(settings.data_dir) / "gateway.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # `-m` imports from the working directory first: --gateway-source runs another version
+    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=source)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -173,6 +174,8 @@ def main() -> int:
     db.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     db.add_argument("--postgres", action="store_true", help=f"a private database on {PG_ADMIN}, dropped afterwards")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--gateway-source", type=Path, default=None,
+                        help="a directory holding another `gateway` package to serve (A/B against, e.g., `git archive REV gateway`)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -180,7 +183,7 @@ def main() -> int:
         settings = Settings(_env_file=None, _secrets_dir=None, data_dir=Path(tmp), database_url=url, broker_url=None)
         callers = seed(settings, args.keys, args.searches)
         port = free_port()
-        stack.enter_context(gateway_process(settings, port))
+        stack.enter_context(gateway_process(settings, port, args.gateway_source))
         base = f"http://127.0.0.1:{port}"
 
         def baseline(index, rng):
@@ -198,6 +201,8 @@ def main() -> int:
 
         phases = [asyncio.run(run_phase(Phase("baseline /healthz"), base, args.clients, args.seconds, baseline)),
                   asyncio.run(run_phase(Phase("workload"), base, args.clients, args.seconds, workload))]
+        server_log = [line for line in (Path(tmp) / "gateway.log").read_text(errors="replace").splitlines()
+                      if '" 2' not in line]  # all but the access lines of successes
 
     database = "postgresql" if args.postgres or (url or "").startswith("postgresql") else "sqlite"
     print(f"gateway load: {database}, {args.clients} clients, {args.seconds:.0f} s per phase, "
@@ -210,6 +215,8 @@ def main() -> int:
     ratio = {"requests_per_s": round(work_d["requests_per_s"] / base_d["requests_per_s"], 3),
              "p99": round(work_d["p99_ms"] / base_d["p99_ms"], 2)}
     print(f"workload / baseline: throughput x{ratio['requests_per_s']}, p99 x{ratio['p99']}; workload mix {work_d['by_kind']}")
+    if any(p.errors() for p in phases):
+        print("gateway log, all but successful requests (last 30 lines):", *server_log[-30:], sep="\n  ")
     if args.json:
         args.json.write_text(json.dumps({"database": database, "clients": args.clients, "seconds": args.seconds,
                                          "phases": [base_d, work_d], "ratio": ratio}, indent=2))
