@@ -55,25 +55,36 @@ def wait_for_workers(celery, count: int) -> None:
 
 
 @contextmanager
+def private_database(admin_url: str = PG_ADMIN) -> Iterator[str]:
+    """A fresh PostgreSQL database on ``admin_url``'s server, dropped afterwards; its URL."""
+    db = f"cenas_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{db}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@contextmanager
 def private_stack() -> Iterator[PrivateStack]:
-    tag = uuid.uuid4().hex[:8]
-    vhost, db = f"cenas-bench-{tag}", f"cenas_bench_{tag}"
+    vhost = f"cenas-bench-{uuid.uuid4().hex[:8]}"
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
     subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
     data = Path(tempfile.mkdtemp())
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENAS_")}
-    env.update(CENAS_BROKER_URL=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-               CENAS_DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + f"/{db}", CENAS_DATA_DIR=str(data))
-    settings = Settings(broker_url=env["CENAS_BROKER_URL"], database_url=env["CENAS_DATABASE_URL"], data_dir=data)
-    engine = make_engine(settings)
     try:
-        yield PrivateStack(env, settings, engine)
+        with private_database() as database_url:
+            env.update(CENAS_BROKER_URL=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+                       CENAS_DATABASE_URL=database_url, CENAS_DATA_DIR=str(data))
+            settings = Settings(broker_url=env["CENAS_BROKER_URL"], database_url=database_url, data_dir=data)
+            engine = make_engine(settings)
+            try:
+                yield PrivateStack(env, settings, engine)
+            finally:
+                engine.dispose()
     finally:
-        engine.dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
 
 

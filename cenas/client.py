@@ -60,7 +60,7 @@ class GatewayClient:
     def from_settings(cls, settings: Settings) -> GatewayClient:
         if not settings.api_key:
             raise GatewayError("no API key: set CENAS_API_KEY (create one with `cenas keys create --name NAME`)")
-        return cls(settings.gateway_url, settings.api_key)
+        return cls(settings.gateway_url, settings.api_key.get_secret_value())
 
     def _request(self, method: str, path: str, **kw) -> Any:
         try:

@@ -2,16 +2,51 @@
 
 Build it once at start-up (`Settings()`), in the CLI or a service's bootstrap, and pass
 it down; never read `os.environ` elsewhere.
+
+Secrets may also come from files, one per setting, named like the variable
+(`cenas_database_url`, `cenas_electricitymaps_token`, ...; case-insensitive), in the
+directory `CENAS_SECRETS_DIR` or, when that is unset, `/run/secrets` if it exists (Docker
+and Kubernetes secrets). An environment variable wins over a file of the same name.
+Provider credentials and the client's API key are `SecretStr`: they print as `**********`
+and are unwrapped with `.get_secret_value()` only where they are sent.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+#: where Docker (`secrets:`) and Kubernetes mount secret files
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+
+
+def secrets_dir_from_env(environ: dict[str, str] | None = None) -> Path | None:
+    """`CENAS_SECRETS_DIR` when set (it must be a directory), else `/run/secrets` if present."""
+    environ = os.environ if environ is None else environ
+    named = environ.get("CENAS_SECRETS_DIR")
+    if named:
+        path = Path(named)
+        if not path.is_dir():
+            raise ValueError(f"CENAS_SECRETS_DIR={named!r} is not a directory")
+        return path
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def default_data_dir() -> Path:
@@ -21,6 +56,12 @@ def default_data_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CENAS_", extra="ignore")
+
+    def __init__(self, **values) -> None:
+        # the secrets directory is itself configurable; pydantic-settings takes it per call
+        if "_secrets_dir" not in values:
+            values["_secrets_dir"] = secrets_dir_from_env()
+        super().__init__(**values)
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded database and caches live.")
     broker_url: str | None = Field(default=None, description="RabbitMQ URL; unset means the embedded default.")
@@ -32,10 +73,10 @@ class Settings(BaseSettings):
     gateway_url: str = "http://127.0.0.1:8000"
     gateway_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body the gateway accepts (413 above).")
     gateway_auth_failures_per_minute: int = Field(default=30, ge=1, description="Failed authentications per client IP per minute before 429.")
-    api_key: str | None = Field(default=None, description="Key the client commands (`cenas submit/status/report`) send to the gateway.")
-    electricitymaps_token: str | None = None
+    api_key: SecretStr | None = Field(default=None, description="Key the client commands (`cenas submit/status/report`) send to the gateway.")
+    electricitymaps_token: SecretStr | None = None
     watttime_username: str | None = None
-    watttime_password: str | None = None
+    watttime_password: SecretStr | None = None
     electricitymaps_url: str = Field(default="https://api.electricitymap.org", description="Electricity Maps API base URL.")
     watttime_url: str = Field(default="https://api.watttime.org", description="WattTime API base URL.")
 
@@ -53,6 +94,25 @@ class Settings(BaseSettings):
     # the torch task (real training on the workers)
     cifar10_dir: Path | None = Field(default=None, description="Directory of the CIFAR-10 python batches (data_batch_1..5, test_batch); never downloaded.")
     torch_dir: Path | None = Field(default=None, description="Checkpoints of torch searches (supernets, from-scratch runs); unset: data_dir/torch.")
+
+    def secret_values(self) -> list[str]:
+        """Every secret this object holds in plain text form: URL passwords (raw and
+        percent-decoded), provider credentials, the client's key. Longest first."""
+        found: set[str] = set()
+        for url in (self.database_url, self.broker_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                found |= {password, unquote(password)}
+        for secret in (self.electricitymaps_token, self.watttime_password, self.api_key):
+            if secret is not None and secret.get_secret_value():
+                found.add(secret.get_secret_value())
+        return sorted(found, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of :meth:`secret_values` replaced by ``***``."""
+        for secret in self.secret_values():
+            text = text.replace(secret, "***")
+        return text
 
     def torch_checkpoint_dir(self) -> Path:
         return self.torch_dir or Path(self.data_dir) / "torch"

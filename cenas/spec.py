@@ -6,6 +6,7 @@ Unknown fields, wrong types and impossible values are refused here, once, for th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -22,8 +23,20 @@ NB201_OBJECTIVES = {"accuracy", *HW_METRICS}
 TORCH_OBJECTIVES = set(GOALS)
 
 
+#: NUL and the other C0 controls (and DEL): never meaningful in a spec, and PostgreSQL
+#: refuses NUL in text, so they are a 422 here rather than a database error later
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            raise ValueError("control characters (NUL, newline, ...) are not allowed")
+        return value
 
 
 class ObjectiveSpec(Strict):

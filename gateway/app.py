@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from cenas.bus import Publisher, PublishError, connect_from
 from cenas.contracts import Message
@@ -55,6 +55,13 @@ class Gateway:
     def __post_init__(self) -> None:
         self.limiter = FailureLimiter(self.settings.gateway_auth_failures_per_minute)
 
+    def redact(self, text: str) -> str:
+        """``text`` without any secret of the settings or of the engine's URL: for
+        everything that goes to a log line or into a response."""
+        text = self.settings.redact(text)
+        password = self.engine.url.password if self.engine is not None else None
+        return text.replace(str(password), "***") if password else text
+
 
 def create_app(settings: Settings, engine: Engine | None = None, publisher: Publisher | None = None) -> FastAPI:
     from gateway.metrics import make_registry
@@ -89,15 +96,25 @@ def create_app(settings: Settings, engine: Engine | None = None, publisher: Publ
     app.state.gateway = gateway
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
 
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+        # a value the edge let through but the database refuses (NUL in text, an integer
+        # out of range): the request's fault, so a 422 in FastAPI's shape, not a 503
+        log.warning("database refused a value on %s %r: %s", request.method, request.url.path,
+                    gateway.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        return JSONResponse({"detail": [{"loc": ["request"], "msg": "a value the database cannot store", "type": "value_error"}]},
+                            status_code=422)
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
-        log.error("database error on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        log.error("database error on %s %r: %s", request.method, request.url.path,
+                  gateway.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
         return JSONResponse({"detail": "database unavailable; try again later"}, status_code=503)
 
     @app.exception_handler(PublishError)
     async def broker_down(request: Request, exc: Exception) -> JSONResponse:
-        log.error("broker error on %s %s: %s", request.method, request.url.path, exc)
+        log.error("broker error on %s %r: %s", request.method, request.url.path, gateway.redact(str(exc)))
         return JSONResponse({"detail": "message broker unavailable; try again later"}, status_code=503)
 
     app.include_router(health.router)

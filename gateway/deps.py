@@ -15,7 +15,8 @@ from gateway.store import owned_search
 bearer = HTTPBearer(auto_error=False, description="An API key from `cenas keys create`.")
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
+    # async: no I/O, so no trip through the thread pool (a sync dependency costs one)
     return request.app.state.gateway
 
 
@@ -26,8 +27,10 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="cenas"'})
 
 
-def current_key(request: Request, gateway: GatewayDep,
-                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticate(request: Request, gateway: Gateway, credentials: HTTPAuthorizationCredentials | None) -> ApiKey:
     """The caller's key; 401 when missing or wrong, 429 after too many failures from one client."""
     client = request.client.host if request.client else "unknown"
     if gateway.limiter.blocked(client):
@@ -43,11 +46,26 @@ def current_key(request: Request, gateway: GatewayDep,
     return key
 
 
+def current_key(request: Request, gateway: GatewayDep, credentials: Credentials) -> ApiKey:
+    return authenticate(request, gateway, credentials)
+
+
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def caller_search(gateway: GatewayDep, key: KeyDep, search_id: Annotated[str, Path(max_length=64)]) -> Search:
-    """The caller's search ``search_id``; 404 for one that does not exist or is someone else's."""
+#: what an id or a region name may look like: a 422 for anything else (NUL, controls,
+#: spaces) instead of a query the database might refuse
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+SearchId = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN, description="a search id from `POST /v1/searches`")]
+
+
+def caller_search(request: Request, gateway: GatewayDep, credentials: Credentials, search_id: SearchId) -> Search:
+    """The caller's search ``search_id``; 404 for one that does not exist or is someone else's.
+
+    Authenticates itself rather than depending on `current_key`: each sync dependency is
+    one trip through the thread pool, and this way a search route takes one, not two.
+    """
+    key = authenticate(request, gateway, credentials)
     search = owned_search(gateway.engine, search_id=search_id, owner=key.id)
     if search is None:
         raise HTTPException(404, f"search {search_id} not found")
@@ -56,4 +74,6 @@ def caller_search(gateway: GatewayDep, key: KeyDep, search_id: Annotated[str, Pa
 
 SearchDep = Annotated[Search, Depends(caller_search)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
-Offset = Annotated[int, Query(ge=0, description="skip this many items")]
+#: PostgreSQL's OFFSET is a bigint; a bound well inside it keeps huge values a 422, not a 503
+MAX_OFFSET = 10**9
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="skip this many items")]

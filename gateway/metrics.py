@@ -68,7 +68,7 @@ def queue_depths(settings: Settings, names: tuple[str, ...] = (SAMPLING_QUEUE, E
                     except Exception:  # already closed by the broker
                         pass
     except Exception as exc:
-        log.warning("queue depths unavailable: %s", exc)
+        log.warning("queue depths unavailable: %s", settings.redact(str(exc)))
     return depths
 
 

@@ -6,14 +6,23 @@ validates exactly what the services accept.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from datetime import datetime, timezone
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cenas.db.searches import Decision, Evaluation, Search, SearchStatus
 
 T = TypeVar("T")
+
+
+def _as_utc(value: datetime) -> datetime:
+    # the tables hold UTC; SQLite hands it back naive, PostgreSQL aware
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+#: a UTC timestamp, always serialised with its offset (RFC 3339 `date-time`)
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def _example(**example) -> ConfigDict:
@@ -57,9 +66,9 @@ class SearchOut(BaseModel):
     name: str
     status: SearchStatus
     spec: dict
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
     error: str | None
     progress: Progress
     allocation: Allocation
@@ -118,8 +127,8 @@ class EvaluationOut(BaseModel):
     energy_source: str
     carbon_g: float
     worker: str
-    started_at: datetime
-    finished_at: datetime
+    started_at: UtcDatetime
+    finished_at: UtcDatetime
 
     @classmethod
     def of(cls, e: Evaluation) -> EvaluationOut:
@@ -130,7 +139,7 @@ class DecisionOut(BaseModel):
     model_config = _example(interval=3, valid_from="2021-07-02T09:00:00Z", gpus_evaluation=7, gpus_sampling=1, gpus_idle=0,
                             policy="heuristic", fallback=None, intensity=212.5, forecast=[210.0, 205.1, 230.4])
     interval: int
-    valid_from: datetime
+    valid_from: UtcDatetime
     gpus_evaluation: int
     gpus_sampling: int
     gpus_idle: int
@@ -145,7 +154,7 @@ class DecisionOut(BaseModel):
 
 
 class ForecastPointOut(BaseModel):
-    time: datetime
+    time: UtcDatetime
     intensity: float
     p10: float | None = None
     p90: float | None = None
@@ -156,12 +165,12 @@ class ForecastOut(BaseModel):
                             model="lightgbm", signal="replay", actual_intensity=231.0, actual_time="2021-07-02T06:00:00Z",
                             stale=False, points=[{"time": "2021-07-02T07:00:00Z", "intensity": 225.4, "p10": None, "p90": None}])
     region: str
-    issued_at: datetime
-    published_at: datetime
+    issued_at: UtcDatetime
+    published_at: UtcDatetime
     model: str
     signal: str
     actual_intensity: float | None
-    actual_time: datetime | None
+    actual_time: UtcDatetime | None
     stale: bool
     points: list[ForecastPointOut]
 
@@ -170,3 +179,27 @@ class Health(BaseModel):
     model_config = _example(status="ok", checks={"database": "ok", "broker": "ok"})
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """The body of every error but 422: `detail` says what is wrong."""
+
+    model_config = _example(detail="search 3f0c6f1e2b8a4c55a0e1d9b7c6a5f4e3 not found")
+    detail: str
+
+
+#: why each error status happens; 422 is FastAPI's own `HTTPValidationError`
+ERRORS = {
+    400: "malformed request: a body that is not JSON text, an invalid Content-Length",
+    401: "missing or wrong API key (`WWW-Authenticate: Bearer`)",
+    404: "no such search for this key (another key's search is not found either)",
+    409: "the search already succeeded or failed",
+    413: "request body larger than the gateway accepts",
+    429: "too many failed authentications from this client (`Retry-After`)",
+    503: "the database or the broker is unavailable; try again later",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for ``codes``, each with the `ErrorOut` body."""
+    return {code: {"model": ErrorOut, "description": ERRORS[code]} for code in codes}

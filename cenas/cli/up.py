@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from cenas.settings import Settings
+from cenas.settings import Settings, hide_password
 
 #: module -> extra arguments; the order is the start order
 SERVICES: dict[str, list[str]] = {
@@ -110,8 +110,8 @@ def up_command(
     """Start all services as local processes (RabbitMQ/PostgreSQL when configured, else embedded)."""
     settings = Settings()
     console = Console(stderr=True)
-    broker = settings.broker_url or f"embedded (filesystem broker in {settings.data_dir / 'broker'})"
-    database = settings.database_url or f"embedded (SQLite {settings.data_dir / 'cenas.db'})"
+    broker = hide_password(settings.broker_url) if settings.broker_url else f"embedded (filesystem broker in {settings.data_dir / 'broker'})"
+    database = hide_password(settings.database_url) if settings.database_url else f"embedded (SQLite {settings.data_dir / 'cenas.db'})"
     console.print(f"broker: {broker}\ndatabase: {database}")
     stack = LocalStack(virtual_gpus)
     stopping = {"now": False}

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 
 from cenas.db import latest_forecast
-from gateway.deps import GatewayDep, KeyDep
+from gateway.deps import NAME_PATTERN, GatewayDep, KeyDep
 from gateway.routes.searches import AUTH
-from gateway.schemas import ForecastOut
+from gateway.schemas import ErrorOut, ForecastOut
 
 router = APIRouter(tags=["forecasts"])
 
 
-@router.get("/forecasts/{region}", response_model=ForecastOut, responses={**AUTH, 404: {"description": "no forecast stored for the region"}})
-def get_forecast(region: Annotated[str, Path(min_length=1, max_length=64)], gateway: GatewayDep, key: KeyDep) -> ForecastOut:
+@router.get("/forecasts/{region}", response_model=ForecastOut, responses={**AUTH, 404: {"model": ErrorOut, "description": "no forecast stored for the region"}})
+def get_forecast(region: Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN)], gateway: GatewayDep, key: KeyDep) -> ForecastOut:
     """The most recently published forecast: issue time, model and hourly points (gCO2eq/kWh)."""
     record = latest_forecast(gateway.engine, region=region)
     if record is None:

@@ -16,16 +16,17 @@ from cenas.search.submit import submit_search
 from cenas.spec import SearchSpec
 from gateway import store
 from gateway.deps import GatewayDep, KeyDep, Limit, Offset, SearchDep
-from gateway.schemas import Created, DecisionOut, EvaluationOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut
+from gateway.schemas import Created, DecisionOut, EvaluationOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, error_responses
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["searches"])
-AUTH = {401: {"description": "missing or wrong API key"}, 429: {"description": "too many failed authentications"}}
-NOT_FOUND = {**AUTH, 404: {"description": "no such search for this key"}}
+#: what every authenticated route may answer besides its success and 422
+AUTH = error_responses(401, 429, 503)
+NOT_FOUND = {**AUTH, **error_responses(404)}
 
 
 @router.post("/searches", status_code=status.HTTP_201_CREATED, response_model=Created,
-             responses={**AUTH, 413: {"description": "body too large"}, 422: {"description": "invalid spec; `loc` names the field"}})
+             responses={**AUTH, **error_responses(400, 413), 422: {"description": "invalid spec; `loc` names the field"}})
 def create_search(spec: SearchSpec, gateway: GatewayDep, key: KeyDep) -> Created:
     """Validate and store a search (queued) and announce it to the optimizer."""
     # a broker outage after the row is stored answers 503 (app.py); the row stays queued
@@ -42,13 +43,13 @@ def list_searches(gateway: GatewayDep, key: KeyDep, limit: Limit = 50, offset: O
 
 
 @router.get("/searches/{search_id}", response_model=SearchOut, responses=NOT_FOUND)
-def get_search(search: SearchDep) -> SearchOut:
+async def get_search(search: SearchDep) -> SearchOut:  # async: the row is loaded, no I/O left
     """Status, progress (hypervolume, carbon, energy) and the current GPU allocation."""
     return SearchOut.of(search)
 
 
 @router.get("/searches/{search_id}/pareto", response_model=ParetoOut, responses=NOT_FOUND)
-def get_pareto(search: SearchDep) -> ParetoOut:
+async def get_pareto(search: SearchDep) -> ParetoOut:  # async: the row is loaded, no I/O left
     """The non-dominated architectures evaluated so far, objective values in their own units."""
     return ParetoOut(objectives=[Objective.model_validate(o) for o in search.spec["task"]["objectives"]],
                      points=[ParetoPoint.model_validate(p) for p in search.pareto])
@@ -69,7 +70,7 @@ def get_decisions(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, of
 
 
 @router.delete("/searches/{search_id}", status_code=status.HTTP_202_ACCEPTED, response_model=SearchOut,
-               responses={**NOT_FOUND, 409: {"description": "the search already succeeded or failed"}})
+               responses={**NOT_FOUND, **error_responses(409)})
 def cancel_search(search: SearchDep, gateway: GatewayDep) -> SearchOut:
     """Cancel a queued or running search: `search.cancelled` goes to the optimizer (which stops
     dispatching its work) and the row becomes `cancelled` at once. Cancelling a cancelled
