@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # the torch task (real training on the workers)
     cifar10_dir: Path | None = Field(default=None, description="Directory of the CIFAR-10 python batches (data_batch_1..5, test_batch); never downloaded.")
     torch_dir: Path | None = Field(default=None, description="Checkpoints of torch searches (supernets, from-scratch runs); unset: data_dir/torch.")
+    torch_threads: int = Field(default=1, ge=1, le=256, description="CPU threads per worker process for torch tasks: several "
+                               "workers share a CPU host, and oversubscribed threads train many times slower.")
 
     def secret_values(self) -> list[str]:
         """Every secret this object holds in plain text form: URL passwords (raw and

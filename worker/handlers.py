@@ -163,7 +163,8 @@ class WorkerRuntime:
             if self.settings is None:
                 raise RuntimeError(f"worker {self.name}: torch tasks need the worker's settings (checkpoint and dataset directories)")
             runner = self._runners[ctx.search_id] = TorchRunner(
-                ctx.problem, self.settings.torch_checkpoint_dir(), ctx.search_id, cifar10_dir=self.settings.cifar10_dir)  # type: ignore[arg-type]
+                ctx.problem, self.settings.torch_checkpoint_dir(), ctx.search_id, cifar10_dir=self.settings.cifar10_dir,  # type: ignore[arg-type]
+                cpu_threads=self.settings.torch_threads)
         return runner
 
     # --- shared ---------------------------------------------------------------------

@@ -130,12 +130,17 @@ class TorchRunner:
     device: object | None = None  # torch.device; default: CUDA when visible, else CPU
     latency_repeats: int = 10
     supernet_epochs: int | None = None  # default: the search's epochs
+    cpu_threads: int | None = None  # torch's intra-op threads in this process; None: torch's default
     _supernet: object | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from cenas.tasks.torch.train import default_device
 
         self.device = self.device or default_device()
+        if self.cpu_threads is not None:
+            import torch
+
+            torch.set_num_threads(self.cpu_threads)
 
     @cached_property
     def data(self):
