@@ -55,6 +55,9 @@ class SearchContext:
 
 def build_context(search_id: str, spec: SearchSpec | dict, started_at: datetime | None) -> SearchContext:
     spec = spec if isinstance(spec, SearchSpec) else SearchSpec.model_validate(spec)
+    if spec.carbon.signal != "replay":  # refused, not silently replayed from the bundled trace
+        raise ValueError(f"carbon.signal {spec.carbon.signal!r}: live signals are not run by the runtime yet "
+                         "(the forecaster publishes them); use signal 'replay'")
     task = spec.task
     if task.kind == "torch":
         problem: NB201Problem | TorchProblem = TorchProblem(task.dataset, task.space, tuple(o.name for o in task.objectives), task.epochs)

@@ -28,3 +28,9 @@ def test_context_intensity_and_carbon_over_a_window():
     assert ctx.mean_intensity(0.25, 0.75) == pytest.approx(first)
     # full accounting: kWh x PUE 1.58 x mean intensity
     assert ctx.carbon_g(1.0, 0.0, 1.0) == pytest.approx(1.58 * first)
+
+
+def test_live_signals_are_refused_not_silently_replayed():
+    live = {**EXAMPLE, "carbon": {**EXAMPLE["carbon"], "signal": "electricitymaps"}}
+    with pytest.raises(ValueError, match="carbon.signal 'electricitymaps'"):
+        build_context("s", live, None)
