@@ -224,7 +224,12 @@ class OptimizerService:
 
     def tick(self) -> None:
         """Budgets, parked-GPU energy and progress of every live search."""
-        self.start_queued()
+        try:
+            self.start_queued()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("queued searches wait for a dependency: %s", str(exc).splitlines()[0])
         for search_id, live in list(self.live.items()):
             try:
                 self._tick_one(live)
