@@ -48,11 +48,13 @@ def service_restart(name: str, sig: signal.Signals) -> Callable[[Scenario], str]
 
 def stack_restart(sc: Scenario) -> str:
     """Every process SIGKILLed at once, then the whole stack started again."""
+    down = time.monotonic()
     with sc.outage(True):
         sc.stack.kill_all()
         sc.stack.start_all()
         sc.wait_ready()
-    return "all SIGKILL + restart"
+    sc.workers_down.append((down, time.monotonic()))
+    return f"all SIGKILL + restart, workers back after {time.monotonic() - down:.0f}s"
 
 
 def broker_drop(sc: Scenario) -> str:

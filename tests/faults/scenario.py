@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timezone
 
 import httpx
 from kombu import Connection
@@ -69,6 +69,7 @@ class Scenario:
     rng: random.Random = field(init=False)
     search_id: str | None = None
     outages: list[tuple[float, float]] = field(default_factory=list)
+    workers_down: list[tuple[float, float]] = field(default_factory=list)  # no GPU worker running
     probes: dict[str, tuple[str, int]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
 
@@ -152,12 +153,13 @@ class Scenario:
         codes = Counter(e.code for e in evals)
         duplicated = sum(n - 1 for n in codes.values())
         done_without_row = [d.key for d in dispatches if d.kind == "evaluate" and d.done and d.key not in codes]
-        # a task dispatched within the last few trace hours may still have sat in a worker's
-        # prefetch when the budget ended; by design it is dropped unstarted (not lost)
-        grace = timedelta(seconds=4 * self.sph + 4)
-        end = final.finished_at
+        # a task dispatched within the last few trace hours, or whose search ended while
+        # every worker was down, may never have started: workers drop tasks of finished
+        # searches unstarted (nothing ran, nothing is lost). Lost: unrecorded although
+        # workers were up for `grace` seconds between its dispatch and the search's end.
+        grace = 4 * self.sph + 4
         lost = [d.key for d in dispatches if d.kind == "evaluate" and d.key not in codes
-                and end is not None and d.dispatched_at.replace(tzinfo=end.tzinfo) < end - grace]
+                and final.finished_at is not None and self._worker_up_s(d.dispatched_at, final.finished_at) > grace]
         tail_dropped = sum(1 for d in dispatches if d.kind == "evaluate" and d.key not in codes) - len(lost)
         batch_ids = {b.batch_id for b in batches}
         lost_batches = [d.key for d in dispatches if d.kind == "sample" and d.done and d.key not in batch_ids]
@@ -190,6 +192,16 @@ class Scenario:
         return {"search": final.id, "status": final.status.value, "evaluations": len(codes), "lost": len(lost),
                 "duplicated": duplicated, "tail_dropped": tail_dropped, "gateway": dict(gateway),
                 "dead_letters": sum(dead.values()), "problems": problems}
+
+    def _worker_up_s(self, since: datetime, until: datetime) -> float:
+        """Seconds between two stored instants during which GPU workers were running."""
+        now_wall, now_mono = datetime.now(timezone.utc), time.monotonic()
+
+        def mono(at: datetime) -> float:
+            return now_mono - (now_wall - (at if at.tzinfo else at.replace(tzinfo=timezone.utc))).total_seconds()
+
+        a, b = mono(since), mono(until)
+        return max(0.0, b - a) - sum(max(0.0, min(b, hi) - max(a, lo)) for lo, hi in self.workers_down)
 
     def dead_letters(self) -> dict[str, int]:
         """Consume `cenas.dead`, counting copies per probe header."""
