@@ -352,12 +352,12 @@ def pareto_points(ctx: SearchContext, codes: list[int], values: list[np.ndarray]
 
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import Consumer, connect_from
-    from cenas.db import make_engine
+    from cenas.db import SERVICE_START_WAIT_S, make_engine
     from cenas.settings import Settings
     from cenas.work import make_celery
 
     settings = settings or Settings()
-    service = OptimizerService(make_engine(settings), make_celery(settings), Publisher(connection=connect_from(settings)), pool_gpus=settings.pool_gpus)
+    service = OptimizerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), make_celery(settings), Publisher(connection=connect_from(settings)), pool_gpus=settings.pool_gpus)
     service.restore()
     consumer = Consumer(None, "optimizer", ["search.created", "search.cancelled", "schedule.decision.*", "sample.completed", "evaluation.completed"],
                         service.on_message, connection=connect_from(settings))

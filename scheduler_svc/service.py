@@ -147,11 +147,11 @@ class SchedulerService:
 
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import connect_from
-    from cenas.db import make_engine
+    from cenas.db import SERVICE_START_WAIT_S, make_engine
     from cenas.settings import Settings
 
     settings = settings or Settings()
-    service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
+    service = SchedulerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), Publisher(connection=connect_from(settings)))
     while not should_stop():
         try:
             service.tick()

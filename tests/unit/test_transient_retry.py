@@ -46,3 +46,24 @@ def test_optimizer_tick_survives_a_database_outage_while_starting_queued_searche
     monkeypatch.setattr(service, "start_queued", lambda: (_ for _ in ()).throw(RuntimeError("a bug")))
     with pytest.raises(RuntimeError):
         service.tick()
+
+
+def test_a_service_engine_waits_for_an_unreachable_database(monkeypatch, tmp_path):
+    from cenas.db import engine as engine_module
+    from cenas.settings import Settings
+
+    calls = []
+
+    def migrate(engine):
+        calls.append(1)
+        if len(calls) < 2:
+            raise OperationalError("SELECT 1", {}, ConnectionError("database is not accepting connections"))
+
+    monkeypatch.setattr(engine_module, "migrate", migrate)
+    monkeypatch.setattr(engine_module.time, "sleep", lambda s: None)
+    engine_module.make_engine(Settings(_env_file=None, data_dir=tmp_path), wait_s=60).dispose()
+    assert len(calls) == 2
+
+    calls.clear()  # without wait_s (the CLI) the error surfaces at once
+    with pytest.raises(OperationalError):
+        engine_module.make_engine(Settings(_env_file=None, data_dir=tmp_path))
