@@ -13,7 +13,7 @@ from cenas.errors import CenasError
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from cenas.bus import Publisher, connect_from
-    from cenas.db import make_engine, save_forecast
+    from cenas.db import SERVICE_START_WAIT_S, make_engine, save_forecast
     from cenas.db.searches import running_replay_regions
     from cenas.readiness import mark_ready
     from cenas.settings import Settings
@@ -25,7 +25,7 @@ def main() -> int:
         clock = bootstrap.build_clock(settings)
         provider = bootstrap.build_provider(settings, clock)
         regions = settings.forecaster_region_list()
-        engine = make_engine(settings)
+        engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
         service = ForecastService(
             regions=regions, provider=provider, models=bootstrap.load_models(regions, settings.forecaster_model_dir),
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),

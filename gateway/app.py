@@ -71,11 +71,11 @@ def create_app(settings: Settings, engine: Engine | None = None, publisher: Publ
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from cenas.db import make_engine
+        from cenas.db import SERVICE_START_WAIT_S, make_engine
 
         own_engine, own_publisher = gateway.engine is None, gateway.publisher is None
         if own_engine:
-            gateway.engine = make_engine(settings)
+            gateway.engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
         if own_publisher:
             gateway.publisher = SharedPublisher(Publisher(connection=connect_from(settings), max_retries=2, interval_start=0.2, interval_max=1.0))
         gateway.registry = make_registry(gateway.engine, settings)

@@ -224,7 +224,12 @@ class OptimizerService:
 
     def tick(self) -> None:
         """Budgets, parked-GPU energy and progress of every live search."""
-        self.start_queued()
+        try:
+            self.start_queued()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("queued searches wait for a dependency: %s", str(exc).splitlines()[0])
         for search_id, live in list(self.live.items()):
             try:
                 self._tick_one(live)
@@ -347,13 +352,13 @@ def pareto_points(ctx: SearchContext, codes: list[int], values: list[np.ndarray]
 
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import Consumer, connect_from
-    from cenas.db import make_engine
+    from cenas.db import SERVICE_START_WAIT_S, make_engine
     from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from cenas.work import make_celery
 
     settings = settings or Settings()
-    service = OptimizerService(make_engine(settings), make_celery(settings), Publisher(connection=connect_from(settings)), pool_gpus=settings.pool_gpus)
+    service = OptimizerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), make_celery(settings), Publisher(connection=connect_from(settings)), pool_gpus=settings.pool_gpus)
     service.restore()
     consumer = Consumer(None, "optimizer", ["search.created", "search.cancelled", "schedule.decision.*", "sample.completed", "evaluation.completed"],
                         service.on_message, connection=connect_from(settings))

@@ -181,12 +181,12 @@ def warm_up() -> None:
 
 def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.bus import connect_from
-    from cenas.db import make_engine
+    from cenas.db import SERVICE_START_WAIT_S, make_engine
     from cenas.readiness import mark_ready
     from cenas.settings import Settings
 
     settings = settings or Settings()
-    service = SchedulerService(make_engine(settings), Publisher(connection=connect_from(settings)))
+    service = SchedulerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), Publisher(connection=connect_from(settings)))
     warm_up()
     mark_ready(settings, "scheduler_svc")
     while not should_stop():

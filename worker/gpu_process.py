@@ -15,7 +15,7 @@ import socket
 from cenas.bus import Publisher, connect_from
 from cenas.carbon.accounting import accounting_preset
 from cenas.carbon.traces import BUNDLED_REGIONS, load_region
-from cenas.db import make_engine
+from cenas.db import SERVICE_START_WAIT_S, make_engine
 from cenas.settings import Settings
 from cenas.tasks.nb201 import NB201Table
 from cenas.work import make_celery
@@ -45,7 +45,7 @@ def run(index: int, settings: Settings) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # before anything touches CUDA
     name = worker_name(index)
     warm_up()
-    engine = make_engine(settings)
+    engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
     publisher = Publisher(connection=connect_from(settings))
     app = make_celery(settings)
     # the meter of torch tasks: NVML for this GPU, else RAPL (a `model` meter defers to each search's power model)

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from cenas.bus import Consumer, connect_from
 from cenas.contracts import Message, ScheduleDecision
-from cenas.db import make_engine
+from cenas.db import SERVICE_START_WAIT_S, make_engine
 from cenas.db.searches import Decision, Search, SearchStatus
 from cenas.readiness import mark_ready
 from cenas.settings import Settings
@@ -119,7 +119,7 @@ def main() -> None:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    controller = PoolController(make_celery(settings), make_engine(settings))
+    controller = PoolController(make_celery(settings), make_engine(settings, wait_s=SERVICE_START_WAIT_S))
     consumer = Consumer(None, "pool-controller", ["schedule.decision.*"], controller.on_message, connection=connect_from(settings))
     mark_ready(settings, "worker.pool_service")
     controller.run(consumer, should_stop=lambda: stop["now"])

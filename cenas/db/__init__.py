@@ -5,7 +5,7 @@ settings' data directory. Tables are created with ``create_all`` for now; migrat
 with the runtime issue.
 """
 
-from cenas.db.engine import make_engine, sqlite_url
+from cenas.db.engine import SERVICE_START_WAIT_S, make_engine, sqlite_url
 from cenas.db.forecasts import ForecastRecord, latest_forecast, save_forecast
 
-__all__ = ["make_engine", "sqlite_url", "ForecastRecord", "save_forecast", "latest_forecast"]
+__all__ = ["SERVICE_START_WAIT_S", "make_engine", "sqlite_url", "ForecastRecord", "save_forecast", "latest_forecast"]

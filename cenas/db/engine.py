@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +16,25 @@ from sqlmodel import create_engine
 
 from cenas.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'cenas.db'}"
 
 
-def make_engine(settings: Settings, *, create_tables: bool = True) -> Engine:
-    """The engine for ``settings.database_url`` (or the embedded SQLite file)."""
+#: how long a service's start-up waits for an unreachable database (`make_engine(wait_s=...)`)
+SERVICE_START_WAIT_S = 300.0
+
+
+def make_engine(settings: Settings, *, create_tables: bool = True, wait_s: float = 0.0) -> Engine:
+    """The engine for ``settings.database_url`` (or the embedded SQLite file).
+
+    ``wait_s``: while the database is unreachable (a transient error, see
+    `cenas.errors.is_transient`), keep retrying the migration for this long (0.5 s
+    doubling to 5 s) instead of raising at once. Services pass `SERVICE_START_WAIT_S`, so
+    one (re)started during a database outage waits for it rather than exiting.
+    """
     url = settings.database_url
     if not url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -29,8 +43,23 @@ def make_engine(settings: Settings, *, create_tables: bool = True) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True)
     if create_tables:
-        migrate(engine)
+        _retrying(lambda: migrate(engine), wait_s)
     return engine
+
+
+def _retrying(work, wait_s: float) -> None:
+    from cenas.errors import is_transient
+
+    deadline, delay = time.monotonic() + wait_s, 0.5
+    while True:
+        try:
+            return work()
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unreachable, retrying in %.1fs: %s", delay, str(exc).splitlines()[0])
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def alembic_config() -> Config:
