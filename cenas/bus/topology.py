@@ -8,8 +8,10 @@ from cenas.broker import broker_args
 from cenas.settings import Settings
 
 EXCHANGE_NAME = "cenas"
-EXCHANGE = Exchange(EXCHANGE_NAME, type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("cenas.dlx", type="fanout", durable=True)
+#: a message no queue binds (an unknown routing key) goes to the dead-letter exchange too,
+#: instead of being dropped by the broker without a trace
+EXCHANGE = Exchange(EXCHANGE_NAME, type="topic", durable=True, arguments={"alternate-exchange": DEAD_LETTER_EXCHANGE.name})
 DEAD_LETTER_QUEUE = Queue("cenas.dead", exchange=DEAD_LETTER_EXCHANGE, durable=True)
 
 #: The embedded default when no broker URL is configured (one process only).

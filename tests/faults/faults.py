@@ -90,8 +90,8 @@ def hostile_messages(search_id: str) -> list[tuple[str, bytes, int]]:
         ("search.created", json.dumps([1, 2, 3]).encode(), 1),
         ("evaluation.completed", big.encode(), 1),  # 4 MiB, and the wrong schema
         ("sample.completed", b"[" * 100_000, 1),  # nesting deep enough to trouble a recursive parser
-        ("no.such.key", b"{}", 0),  # unroutable: no queue binds it, RabbitMQ discards it
-        (f"search.unknown.{search_id}", b"{}", 0),
+        ("no.such.key", b"{}", 1),  # no queue binds it: the exchange's alternate exchange dead-letters it
+        (f"search.unknown.{search_id}", b"{}", 1),
     ]
 
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Producer
 
-from cenas.bus import DEAD_LETTER_QUEUE, EXCHANGE_NAME, Consumer, Publisher
+from cenas.bus import DEAD_LETTER_QUEUE, EXCHANGE, Consumer, Publisher
 from cenas.carbon.providers import ReplayProvider
 from cenas.carbon.traces import CarbonTrace
 from cenas.clock import ManualClock
@@ -80,7 +80,7 @@ def test_malformed_and_unknown_messages_are_dead_lettered(broker_url, consumer, 
         channel = conn.default_channel
         DEAD_LETTER_QUEUE(channel).declare()
         channel.queue_purge(DEAD_LETTER_QUEUE.name)
-        producer = Producer(channel, exchange=Exchange(EXCHANGE_NAME, type="topic", durable=True))
+        producer = Producer(channel, exchange=EXCHANGE)
         producer.publish(b"{not json", routing_key=f"carbon.forecast.{region}", content_type="application/json")
         producer.publish(json.dumps({"schema_version": "1.0", "region": region}),
                          routing_key=f"carbon.forecast.{region}", content_type="application/json")
