@@ -14,7 +14,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from cenas.bus import Publisher, connect_from
     from cenas.db import SERVICE_START_WAIT_S, make_engine, save_forecast
-    from cenas.db.searches import running_replay_regions
+    from cenas.carbon.providers.replay import ReplayProvider
+    from cenas.db.searches import running_replay_instants, running_replay_regions
     from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
@@ -26,12 +27,20 @@ def main() -> int:
         provider = bootstrap.build_provider(settings, clock)
         regions = settings.forecaster_region_list()
         engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
+        models = bootstrap.load_models(regions, settings.forecaster_model_dir)
+        load_model = lambda region: bootstrap.load_models([region], settings.forecaster_model_dir)[region]  # noqa: E731
         service = ForecastService(
-            regions=regions, provider=provider, models=bootstrap.load_models(regions, settings.forecaster_model_dir),
+            regions=regions, provider=provider, models=models,
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, interval=bootstrap.interval(settings),
-            active_regions=lambda: running_replay_regions(engine),
-            load_model=lambda region: bootstrap.load_models([region], settings.forecaster_model_dir)[region],
+            active_regions=lambda: running_replay_regions(engine), load_model=load_model,
+        )
+        # replayed searches live at their own trace time: a second loop (own thread, own
+        # publisher) forecasts at each one's current hour from the bundled trace
+        for_searches = ForecastService(
+            regions=[], provider=ReplayProvider(clock), models=models,
+            publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
+            clock=clock, load_model=load_model, search_instants=lambda: running_replay_instants(engine),
         )
     except (CenasError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -41,7 +50,10 @@ def main() -> int:
         signal.signal(sig, lambda *_: stop.set())
     logging.getLogger("forecaster_svc").info("publishing %s every %s", ", ".join(regions), service.interval)
     mark_ready(settings, "forecaster_svc")
+    searches = threading.Thread(target=for_searches.run_searches, args=(stop,), name="search-forecasts", daemon=True)
+    searches.start()
     service.run(stop)
+    searches.join(timeout=5)
     provider.close()
     return 0
 

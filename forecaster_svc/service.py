@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
-from cenas.carbon.providers.base import CarbonSignalProvider
+from cenas.carbon.providers.base import CarbonSignalProvider, Reading
 from cenas.clock import Clock
 from cenas.contracts import CarbonForecast, ForecastPoint
 from cenas.errors import CenasError, ProviderError
@@ -50,18 +50,21 @@ class ForecastService:
     last_good: dict[str, CarbonForecast] = field(default_factory=dict)
     active_regions: Callable[[], list[str]] = lambda: []  # regions running searches use
     load_model: Callable[[str], Forecaster] | None = None  # for regions that join later
+    search_instants: Callable[[], list[tuple[str, datetime]]] = lambda: []  # (region, trace now) of running replay searches
+    _issued_for_searches: set[tuple[str, datetime]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         missing = [r for r in self.regions if r not in self.models]
         if missing:
             raise ValueError(f"no model for region(s) {', '.join(missing)}")
 
-    def forecast_region(self, region: str) -> CarbonForecast:
-        """A fresh forecast for ``region`` (raises on provider or model failure)."""
+    def forecast_region(self, region: str, at: datetime | None = None) -> CarbonForecast:
+        """A fresh forecast for ``region`` issued at the hour of ``at`` (default: the
+        clock's now), from the history before it (raises on provider or model failure)."""
         now = self.clock.now()
-        issue = now.replace(minute=0, second=0, microsecond=0)
-        model = self.models[region]
-        reading = self.provider.latest(region)
+        issue = (at or now).replace(minute=0, second=0, microsecond=0)
+        model = self._model(region)
+        reading = self.provider.latest(region) if at is None else self._reading_at(region, issue)
         history = self.provider.history(region, issue - model.min_history * HOUR, issue)
         fc = model.forecast(HourlySeries.from_trace(history), issue, self.horizon)
         low, high = fc.quantiles.get(0.1), fc.quantiles.get(0.9)
@@ -73,6 +76,55 @@ class ForecastService:
         ]
         return CarbonForecast(region=region, issued_at=issue, published_at=now, actual_intensity=reading.intensity,
                               actual_time=reading.time, model=fc.model, signal=self.provider.name, points=points)
+
+    def _reading_at(self, region: str, hour: datetime) -> Reading:
+        history = self.provider.history(region, hour, hour + HOUR)
+        return Reading(region, hour, float(history.values[0]))
+
+    def _model(self, region: str) -> Forecaster:
+        if region not in self.models and self.load_model is not None:
+            self.models[region] = self.load_model(region)
+        return self.models[region]
+
+    def tick_searches(self) -> list[CarbonForecast]:
+        """A forecast at the current trace hour of every running replay search, once per
+        (region, hour): a replayed search lives at its own trace time, not the clock's, and
+        the scheduler uses the forecast issued at the search's hour."""
+        sent = []
+        try:
+            instants = self.search_instants()
+        except Exception:
+            log.exception("could not read the trace hours of running searches")
+            return sent
+        for region, instant in instants:
+            issue = instant.replace(minute=0, second=0, microsecond=0)
+            if (region, issue) in self._issued_for_searches:
+                continue
+            try:
+                message = self.forecast_region(region, at=issue)
+            except (ProviderError, CenasError, ValueError, KeyError) as exc:
+                log.warning("forecast for %s at %s failed: %s", region, issue.isoformat(), exc)
+                continue
+            if self._deliver(message):
+                self._issued_for_searches.add((region, issue))
+                sent.append(message)
+        return sent
+
+    def _deliver(self, message: CarbonForecast) -> bool:
+        """Publish and save; True when both went through (else the next tick tries again)."""
+        try:
+            self.publisher.publish(message)
+            self.save(message)
+        except Exception:
+            log.exception("delivering %s issued %s failed; will retry", message.routing_key, message.issued_at.isoformat())
+            return False
+        return True
+
+    def run_searches(self, stop: threading.Event, poll_s: float = 0.5) -> None:
+        """`tick_searches` every ``poll_s`` real seconds until ``stop`` is set."""
+        while not stop.is_set():
+            self.tick_searches()
+            stop.wait(poll_s)
 
     def tick(self) -> list[CarbonForecast]:
         """One round over every region; returns what was published."""
@@ -112,8 +164,8 @@ class ForecastService:
             log.exception("could not read the regions of running searches")
             active = []
         for region in active:
-            if region not in self.models and self.load_model is not None:
-                self.models[region] = self.load_model(region)
+            if self.load_model is not None:
+                self._model(region)
         return self.regions + [r for r in active if r in self.models]
 
     def run(self, stop: threading.Event, max_ticks: int | None = None) -> None:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from cenas.bus import Publisher
 from cenas.clock import utcnow
 from cenas.contracts import ScheduleDecision
-from cenas.db.forecasts import latest_forecast
+from cenas.db.forecasts import forecast_as_of
 from cenas.db.searches import Decision, Dispatch, SampleBatch, Search, SearchStatus
 from cenas.errors import CenasError
 from cenas.search.context import SearchContext, build_context
@@ -125,12 +125,11 @@ class SchedulerService:
         return min(len(waiting), QUEUE_CAPACITY), sum(1 for _, done in sent if not done)
 
     def _forecast(self, ctx: SearchContext, interval: int) -> np.ndarray | None:
-        record = latest_forecast(self.engine, region=ctx.spec.carbon.region)
-        if record is None or not record.points:
-            return None
+        """The region's forecast as of the search's trace hour (the forecaster issues one at
+        every running replay search's hour), or None when there is no fresh one."""
         now = ctx.trace.start + timedelta(hours=ctx.first_index + interval)
-        issued = record.issued_at if record.issued_at.tzinfo else record.issued_at.replace(tzinfo=now.tzinfo)
-        if record.stale or abs(now - issued) > FORECAST_MAX_AGE:
+        record = forecast_as_of(self.engine, region=ctx.spec.carbon.region, instant=now, max_age=FORECAST_MAX_AGE)
+        if record is None or not record.points:
             return None
         return np.array([p["intensity"] for p in record.points])
 

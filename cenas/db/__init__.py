@@ -6,6 +6,6 @@ with the runtime issue.
 """
 
 from cenas.db.engine import SERVICE_START_WAIT_S, make_engine, sqlite_url
-from cenas.db.forecasts import ForecastRecord, latest_forecast, save_forecast
+from cenas.db.forecasts import ForecastRecord, forecast_as_of, latest_forecast, save_forecast
 
-__all__ = ["SERVICE_START_WAIT_S", "make_engine", "sqlite_url", "ForecastRecord", "save_forecast", "latest_forecast"]
+__all__ = ["SERVICE_START_WAIT_S", "make_engine", "sqlite_url", "ForecastRecord", "save_forecast", "latest_forecast", "forecast_as_of"]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, Column, DateTime, Engine, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
@@ -75,4 +75,20 @@ def latest_forecast(engine: Engine, *, region: str) -> ForecastRecord | None:
         return session.exec(
             select(ForecastRecord).where(ForecastRecord.region == region)
             .order_by(ForecastRecord.published_at.desc(), ForecastRecord.id.desc())  # type: ignore[union-attr]
+        ).first()
+
+
+def forecast_as_of(engine: Engine, *, region: str, instant: datetime, max_age: timedelta) -> ForecastRecord | None:
+    """The newest fresh forecast for ``region`` issued in ``[instant - max_age, instant]``.
+
+    What a search whose trace clock reads ``instant`` may use: never one issued in its
+    future (replayed searches run at other trace times than the forecaster's own clock).
+    """
+    instant = _aware(instant)
+    with Session(engine) as session:
+        return session.exec(
+            select(ForecastRecord).where(
+                ForecastRecord.region == region, ForecastRecord.stale == False,  # noqa: E712
+                ForecastRecord.issued_at <= instant, ForecastRecord.issued_at >= instant - max_age,
+            ).order_by(ForecastRecord.issued_at.desc(), ForecastRecord.id.desc())  # type: ignore[union-attr]
         ).first()

@@ -174,11 +174,33 @@ def create_search(engine, *, spec: dict, owner: str | None = None) -> Search:
     return search
 
 
-def running_replay_regions(engine) -> list[str]:
-    """Bundled regions that running searches replay (uploaded traces have no provider)."""
+def _running_bundled_replays(engine) -> list[tuple[dict, datetime]]:
+    """(spec, started_at) of running searches replaying a bundled trace (uploaded traces
+    have no provider)."""
     from sqlmodel import Session, select
 
     with Session(engine) as session:
-        specs = session.exec(select(Search.spec).where(Search.status == SearchStatus.RUNNING)).all()
-    regions = {s["carbon"]["region"] for s in specs if s.get("carbon", {}).get("trace") is None}
-    return sorted(regions)
+        rows = session.exec(select(Search.spec, Search.started_at).where(Search.status == SearchStatus.RUNNING)).all()
+    return [(spec, started) for spec, started in rows
+            if spec.get("carbon", {}).get("trace") is None and spec.get("carbon", {}).get("signal", "replay") == "replay"]
+
+
+def running_replay_regions(engine) -> list[str]:
+    """Bundled regions that running searches replay."""
+    return sorted({spec["carbon"]["region"] for spec, _ in _running_bundled_replays(engine)})
+
+
+def running_replay_instants(engine, at: datetime | None = None) -> list[tuple[str, datetime]]:
+    """(region, trace time now) of every running search replaying a bundled trace."""
+    from datetime import timedelta
+
+    from cenas.carbon.traces import as_utc, load_region
+    from cenas.clock import SearchClock
+
+    out = []
+    for spec, started_at in _running_bundled_replays(engine):
+        carbon = spec["carbon"]
+        start = as_utc(datetime.fromisoformat(carbon["start"])) if carbon.get("start") else load_region(carbon["region"]).start
+        clock = SearchClock(start, started_at, carbon.get("seconds_per_hour", 3600.0))
+        out.append((carbon["region"], start + timedelta(hours=clock.hours(at))))
+    return out

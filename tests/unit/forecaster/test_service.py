@@ -143,3 +143,31 @@ def test_a_failing_region_lookup_keeps_the_configured_regions(setup):
     svc.active_regions = lambda: 1 / 0
     svc.tick()
     assert [m.region for m in pub.sent] == ["XX"]
+
+
+def test_a_forecast_at_each_running_searchs_trace_hour_once(setup):
+    svc, clock, _, pub, saved, trace = setup
+    searches: list[tuple[str, datetime]] = []
+    svc.search_instants = lambda: list(searches)
+    assert svc.tick_searches() == []
+    a = START + timedelta(days=10, hours=5, minutes=40)  # a search replaying day 10, long before the clock's day 30
+    b = START + timedelta(days=20, hours=1)
+    searches[:] = [("XX", a), ("XX", b)]
+    first = svc.tick_searches()
+    assert [m.issued_at for m in first] == [START + timedelta(days=10, hours=5), b]
+    assert first[0].actual_intensity == pytest.approx(trace.values[24 * 10 + 5])  # the search's hour, not the clock's
+    assert first[0].actual_time == first[0].issued_at and first[0].points[0].time == first[0].issued_at
+    assert svc.tick_searches() == []  # same hours: nothing new
+    searches[:] = [("XX", a + timedelta(minutes=30))]  # the search entered its next hour
+    (nxt,) = svc.tick_searches()
+    assert nxt.issued_at == START + timedelta(days=10, hours=6)
+    assert saved == pub.sent == first + [nxt]
+
+
+def test_a_failed_delivery_is_retried_next_tick(setup):
+    svc, _, _, pub, _, _ = setup
+    svc.search_instants = lambda: [("XX", START + timedelta(days=10))]
+    pub.fail = True
+    assert svc.tick_searches() == []
+    pub.fail = False
+    assert len(svc.tick_searches()) == 1

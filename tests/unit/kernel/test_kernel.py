@@ -83,3 +83,17 @@ def test_processes_starting_together_migrate_one_sqlite_file_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 3, errors
+
+
+def test_forecast_as_of_a_search_instant_never_comes_from_its_future(tmp_path):
+    from cenas.db import forecast_as_of
+
+    engine = make_engine(Settings(data_dir=tmp_path, database_url=None))
+    for hours in (0, 3, 10):
+        save_forecast(engine, forecast=forecast(issued=T0 + timedelta(hours=hours)))
+    save_forecast(engine, forecast=forecast(issued=T0 + timedelta(hours=4), stale=True))
+    at = lambda h: forecast_as_of(engine, region="DE", instant=T0 + timedelta(hours=h), max_age=timedelta(hours=2))  # noqa: E731
+    assert at(4.5).issued_at.replace(tzinfo=None) == (T0 + timedelta(hours=3)).replace(tzinfo=None)  # not the stale one, not hour 10
+    assert at(3).issued_at.replace(tzinfo=None) == (T0 + timedelta(hours=3)).replace(tzinfo=None)
+    assert at(6) is None  # the newest before it is 3 h old
+    assert forecast_as_of(engine, region="GB", instant=T0, max_age=timedelta(hours=2)) is None

@@ -44,3 +44,21 @@ def test_running_replay_regions_lists_bundled_regions_of_running_searches_only(t
         session.commit()
     assert running_replay_regions(engine) == ["DE", "US-TEX-ERCO"]
     engine.dispose()
+
+
+def test_running_replay_instants_follow_each_searchs_own_clock(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from cenas.db.searches import create_search, running_replay_instants
+
+    engine = make_engine(Settings(data_dir=tmp_path, broker_url=None, database_url=None))
+    started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    row = create_search(engine, spec={**EXAMPLE, "carbon": {"region": "DE", "start": "2022-03-01T00:00:00Z", "seconds_per_hour": 2}})
+    with Session(engine) as session:
+        stored = session.get(Search, row.id)
+        stored.status, stored.started_at = SearchStatus.RUNNING, started
+        session.add(stored)
+        session.commit()
+    ((region, instant),) = running_replay_instants(engine, at=started + timedelta(seconds=7))
+    assert region == "DE" and instant == datetime(2022, 3, 1, 3, 30, tzinfo=timezone.utc)  # 7 s at 2 s per hour
+    engine.dispose()
