@@ -2,11 +2,12 @@
 
 At the start of each trace hour of each running search it builds the same Observation the
 simulator gives policies (progress from the database, the hour's intensity, the trailing
-24 hours, the latest forecast for the region when one is fresh), runs the search's policy,
-persists the decision and publishes `schedule.decision.<search>`. Decisions are idempotent
-per interval: the (search, interval) row is unique and a decision that exists is only
-re-published. When the policy cannot be loaded or needs a forecast that is missing or
-stale, the heuristic decides and the decision says why (`fallback`).
+24 hours, the region's newest forecast issued at or before the search's trace hour when
+one is fresh), runs the search's policy, persists the decision and publishes
+`schedule.decision.<search>`. Decisions are idempotent per interval: the (search,
+interval) row is unique and a decision that exists is only re-published. When the policy
+cannot be loaded the heuristic decides and the decision says why (`fallback`); without a
+fresh forecast the policies plan with persistence (the decision's `forecast` is empty).
 """
 
 from __future__ import annotations
