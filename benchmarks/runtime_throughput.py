@@ -52,9 +52,8 @@ def phase(stack, celery, workers: int, evaluations: int, proposer: str) -> tuple
     consumer = Consumer(None, f"bench-{proposer}", ["evaluation.completed"], timed, connection=connect_from(stack.settings))
     consumer.declare()
     started = time.perf_counter()
-    began = time.perf_counter()
     service.pump(live)
-    busy += time.perf_counter() - began
+    busy += time.perf_counter() - started
     with tqdm(total=evaluations, desc=proposer, unit="eval") as bar:
         last_progress = time.monotonic()
         while len(live.codes) < evaluations:

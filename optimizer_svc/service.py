@@ -51,11 +51,6 @@ class LiveSearch:
     samples: int = 0  # candidates screened so far
     next_progress: float = 0.0  # monotonic time of the next progress write
 
-    def hypervolume(self) -> float:
-        if not self.values:
-            return 0.0
-        return hypervolume(np.array(self.values), self.ctx.problem.ref_point)
-
 
 class OptimizerService:
     def __init__(self, engine: Engine, celery: Celery, publisher: Publisher, *, pool_gpus: int) -> None:
@@ -279,11 +274,8 @@ class OptimizerService:
             search = session.get(Search, ctx.search_id)
             assert search is not None
             search.elapsed_hours = min(hours, ctx.spec.budget.hours or hours)
-            search.evaluations = len(live.codes)
             search.samples = live.samples
-            search.hypervolume = live.hypervolume()
-            search.energy_kwh, search.carbon_g = energy_and_carbon(session, ctx.search_id)
-            search.pareto = pareto_points(ctx, live.codes, live.values)
+            record_results(session, search, ctx, live.codes, live.values)
             search.gpus_evaluation, search.gpus_sampling = live.dispatcher.evaluation_gpus, live.dispatcher.sampling_gpus
             search.gpus_idle = ctx.spec.gpus - search.gpus_evaluation - search.gpus_sampling
             session.add(search)
@@ -305,13 +297,8 @@ class OptimizerService:
                 return
             ctx = build_context(search.id, search.spec, search.started_at)
             evaluations = session.exec(select(Evaluation).where(Evaluation.search_id == search_id).order_by(Evaluation.id)).all()
-            codes = [ev.code for ev in evaluations]
-            values = [self._maximised(ctx, ev.objectives) for ev in evaluations]
-            search.evaluations = len(codes)
             search.samples = sum(len(c) for c in session.exec(select(SampleBatch.codes).where(SampleBatch.search_id == search_id)).all())
-            search.hypervolume = hypervolume(np.array(values), ctx.problem.ref_point) if values else 0.0
-            search.energy_kwh, search.carbon_g = energy_and_carbon(session, search_id)
-            search.pareto = pareto_points(ctx, codes, values)
+            record_results(session, search, ctx, [ev.code for ev in evaluations], [self._maximised(ctx, ev.objectives) for ev in evaluations])
             session.add(search)
             session.commit()
         self._publish_progress(search_id)
@@ -324,6 +311,15 @@ class OptimizerService:
             message = SearchProgress(search_id=s.id, status=s.status.value, elapsed_hours=s.elapsed_hours, evaluations=s.evaluations,
                                      samples=s.samples, hypervolume=s.hypervolume, carbon_g=s.carbon_g, energy_kwh=s.energy_kwh)
         self.publisher.publish(message, routing_key=f"search.progress.{search_id}")
+
+
+def record_results(session: Session, search: Search, ctx: SearchContext, codes: list[int], values: list[np.ndarray]) -> None:
+    """Set what a search's evaluations add up to: count, hypervolume, Pareto front, and the
+    energy and carbon of every recorded row (the caller commits)."""
+    search.evaluations = len(codes)
+    search.hypervolume = hypervolume(np.array(values), ctx.problem.ref_point) if values else 0.0
+    search.pareto = pareto_points(ctx, codes, values)
+    search.energy_kwh, search.carbon_g = energy_and_carbon(session, search.id)
 
 
 def energy_and_carbon(session: Session, search_id: str) -> tuple[float, float]:
