@@ -3,6 +3,7 @@
     python benchmarks/scheduler_grid.py [--accounting full|paper] [--regions ...]
         [--starts 10] [--seeds 5] [--caps 5000 10000 ...] [--optimizer random|lamoo]
         [--policies rl mpc oracle heuristic oneshot vanilla] [--json out.json]
+        [--rl-policy FILE.zip] [--jobs 2]
 
 Runs `cenas bench`'s own code path (BenchSetup / bench.episodes) for 8 GPUs x 80 h at
 `--starts` dates spread evenly over 2023 (06:00 UTC; never used in training) in each
@@ -15,6 +16,10 @@ region, and prints per region and overall:
 * with --accounting paper: the reduction factor vanilla grams / policy grams at 99 %;
 * with --caps: median final hypervolume per policy under each carbon cap;
 * each policy's decision latency (mean per `decide` call, measured on one episode).
+
+`--rl-policy` evaluates another policy file as `rl` (e.g. a candidate before it replaces
+the shipped one); `--jobs` runs (region, start) cells in that many processes (results are
+identical to a serial run: every episode's seeds are fixed).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import argparse
 import json
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -35,7 +42,8 @@ from cenas.tasks import NB201Problem
 from scheduler_svc.simulator.bench import BenchSetup, episodes
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
 from scheduler_svc.simulator.forecasts import episode_forecast, make_forecast_source
-from scheduler_svc.simulator.policies import make_policy
+from scheduler_svc.rl.policy import RLPolicy
+from scheduler_svc.simulator.policies import make_policy, register_policy
 
 POLICIES = ["rl", "mpc", "oracle", "heuristic", "oneshot", "vanilla"]
 TARGET = 0.99
@@ -46,26 +54,50 @@ def start_dates(count: int) -> list[datetime]:
     return [first + timedelta(days=round(i * span / count)) for i in range(count)]
 
 
-def run_grid(args, problem, factory, cap: float | None) -> dict:
-    """{region: {policy: {"g99": [...], "hv": [...], "carbon": [...]}}}, one value per run."""
-    out: dict = {}
+def setup_process(args) -> tuple[NB201Problem, object]:
+    """The problem and proposer factory, and `rl` bound to `--rl-policy` (in each process)."""
+    torch.set_num_threads(1)
+    if args.rl_policy:
+        register_policy("rl", lambda: RLPolicy(args.rl_policy))
+    problem = NB201Problem()
+    return problem, proposer_factory(Optimizer(args.optimizer), Sampler.random, problem.max_hypervolume)
+
+
+def run_cell(args, policies: list[str], region: str, start: datetime, cap: float | None) -> dict:
+    """{policy: {"g99": [...], "hv": [...], "carbon": [...]}} for one region and start."""
+    problem, factory = setup_process(args)
     max_hv = problem.max_hypervolume
-    for region in args.regions:
-        trace = load_region(region)
-        out[region] = {p: {"g99": [], "hv": [], "carbon": []} for p in args.policies}
-        for start in start_dates(args.starts):
-            setup = BenchSetup(
-                problem, trace, start, args.policies, args.seeds,
-                SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap),
-                args.accounting, factory, optimizer=args.optimizer,
-            )
-            for result in episodes(setup):  # the episodes `cenas bench` runs
-                hit = result.first_reaching(TARGET * max_hv)
-                cell = out[region][result.policy]
-                cell["g99"].append(hit[1] if hit else float("inf"))
-                cell["hv"].append(result.final_hypervolume / max_hv)
-                cell["carbon"].append(result.carbon_g)
+    setup = BenchSetup(
+        problem, load_region(region), start, policies, args.seeds,
+        SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap),
+        args.accounting, factory, optimizer=args.optimizer,
+    )
+    out = {p: {"g99": [], "hv": [], "carbon": []} for p in policies}
+    for result in episodes(setup):  # the episodes `cenas bench` runs
+        hit = result.first_reaching(TARGET * max_hv)
+        cell = out[result.policy]
+        cell["g99"].append(hit[1] if hit else float("inf"))
+        cell["hv"].append(result.final_hypervolume / max_hv)
+        cell["carbon"].append(result.carbon_g)
+    return out
+
+
+def run_grid(args, policies: list[str], cap: float | None) -> dict:
+    """{region: {policy: {"g99": [...], "hv": [...], "carbon": [...]}}}, one value per run."""
+    cells = [(region, start) for region in args.regions for start in start_dates(args.starts)]
+    if not policies:
+        return {region: {} for region in args.regions}
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_cell, args, policies, region, start, cap) for region, start in cells]
+        results = []
+        for (region, start), future in zip(cells, futures):
+            results.append(future.result())
             print(f"  {region} {start:%Y-%m-%d} done", flush=True)
+    out: dict = {region: {p: {"g99": [], "hv": [], "carbon": []} for p in policies} for region in args.regions}
+    for (region, _), result in zip(cells, results):  # in (region, start) order, as a serial run
+        for policy, values in result.items():
+            for key, series in values.items():
+                out[region][policy][key].extend(series)
     return out
 
 
@@ -87,26 +119,34 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=80)
     parser.add_argument("--policies", nargs="+", default=POLICIES)
     parser.add_argument("--caps", nargs="*", type=float, default=[])
-    parser.add_argument("--optimizer", default="random", choices=["random", "lamoo"])
+    parser.add_argument("--optimizer", default="lamoo", choices=["random", "lamoo"], help="the proposer (default: lamoo, as `cenas bench`)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--rl-policy", default=None, help="policy file to evaluate as rl (default: the shipped one)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes running (region, start) cells")
+    parser.add_argument("--reuse", default=None, help="an earlier --json of the same grid: its policies are taken from it, not rerun")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-
-    problem = NB201Problem()
-    max_hv = problem.max_hypervolume
-    factory = proposer_factory(Optimizer(args.optimizer), Sampler.random, max_hv)
-    report: dict = {"args": vars(args), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
+    problem, factory = setup_process(args)
+    earlier = load_reusable(args)
+    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(RLPolicy().path), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
     t0 = time.monotonic()
 
     caps = args.caps or [None]
     for cap in caps:
         label = "uncapped" if cap is None else f"cap {cap:,.0f} g"
         print(f"== {args.accounting} accounting, {label}", flush=True)
-        grid = run_grid(args, problem, factory, cap)
+        reused = earlier.get("grid", {}).get(label, {})
+        fresh = [p for p in args.policies if not all(p in reused.get(region, {}) for region in args.regions)]
+        grid = run_grid(args, fresh, cap)
+        for region in args.regions:
+            grid[region] |= {p: reused[region][p] for p in args.policies if p not in fresh}
         report.setdefault("grid", {})[label] = grid
         print_tables(args, grid, label)
     report["wall_s"] = round(time.monotonic() - t0, 1)
-    report["decision_latency_ms"] = latency(args, problem, factory)
+    report["decision_latency_ms"] = {
+        p: earlier.get("decision_latency_ms", {}).get(p) for p in args.policies
+    } | latency(args, problem, factory, [p for p in args.policies if p not in earlier.get("decision_latency_ms", {})])
+    if args.reuse:
+        report["reused_from"] = args.reuse
     print("decision latency (ms per decide, one episode):", json.dumps(report["decision_latency_ms"]))
     print(f"wall time {report['wall_s']} s")
     if args.json:
@@ -151,12 +191,25 @@ def print_tables(args, grid: dict, label: str) -> None:
             print(f"{region:12s} " + ", ".join(parts))
 
 
-def latency(args, problem, factory) -> dict[str, float]:
+def load_reusable(args) -> dict:
+    """The earlier report `--reuse` names, refused unless it ran the same grid."""
+    if not args.reuse:
+        return {}
+    with open(args.reuse) as handle:
+        earlier = json.load(handle)
+    same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer")
+    differ = [k for k in same if earlier["args"].get(k) != getattr(args, k)]
+    if differ:
+        raise SystemExit(f"--reuse {args.reuse}: ran with other settings ({', '.join(differ)}); rerun it instead")
+    return earlier
+
+
+def latency(args, problem, factory, policies: list[str]) -> dict[str, float]:
     trace = load_region(args.regions[0])
     start = start_dates(1)[0]
     first = trace.index_of(start)
     out = {}
-    for name in args.policies:
+    for name in policies:
         policy = make_policy(name)
         timings: list[float] = []
         decide = policy.decide

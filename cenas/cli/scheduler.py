@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from cenas.cli.bench import Optimizer
+
 scheduler_app = typer.Typer(name="scheduler", help="The carbon-aware GPU scheduler.", no_args_is_help=True)
 
 
@@ -21,20 +23,33 @@ def train_command(
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes (the recipe records the steps done).")] = None,
     eval_episodes: Annotated[int, typer.Option(min=0, help="Held-out 2023 episodes to evaluate rl, heuristic, oneshot and mpc on.")] = 40,
     threads: Annotated[int, typer.Option(min=1, help="torch threads.")] = 1,
+    optimizer: Annotated[Optimizer, typer.Option(help="The proposer inside the simulator (lamoo: the runtime's optimizer).")] = Optimizer.lamoo,
+    init: Annotated[Optional[Path], typer.Option(help="Continue training this policy file (fine-tuning) instead of starting afresh.")] = None,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam step size (lower it when fine-tuning).")] = 3e-4,
+    subprocess_envs: Annotated[bool, typer.Option(help="Step the environments in worker processes (one core each).")] = False,
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
+    from cenas.cli.bench import Sampler, proposer_factory
+    from cenas.tasks.nb201 import NB201Problem
+    from scheduler_svc.rl.policy import load_model
     from scheduler_svc.rl.train import TrainConfig, train
     import scheduler_svc.rl  # noqa: F401  registers rl, mpc and oracle
 
+    if init is not None:
+        load_model(init)  # PolicyLoadError: one line naming the file, before any work
     if out.suffix != ".zip":
         out = out.with_suffix(".zip")
-    config = TrainConfig(timesteps=timesteps, seed=seed, n_envs=n_envs, n_steps=n_steps, batch_size=min(256, n_steps * n_envs), max_minutes=max_minutes, eval_episodes=eval_episodes, torch_threads=threads)
+    config = TrainConfig(
+        timesteps=timesteps, seed=seed, n_envs=n_envs, n_steps=n_steps, batch_size=min(256, n_steps * n_envs), max_minutes=max_minutes,
+        eval_episodes=eval_episodes, torch_threads=threads, init=init, learning_rate=learning_rate, subprocess_envs=subprocess_envs,
+    )
+    factory = proposer_factory(optimizer, Sampler.random, NB201Problem().max_hypervolume)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("training PPO", total=timesteps)
-        recipe = train(config, out, on_progress=lambda done, total: progress.update(task, completed=done))
+        recipe = train(config, out, on_progress=lambda done, total: progress.update(task, completed=done), proposer_factory=factory, proposer_name=optimizer.value)
         progress.update(task, description="trained")
     results = recipe["evaluation"]["results"]
     for name, row in results.items():

@@ -7,8 +7,15 @@ network add hyperparameters, SAC needs continuous actions); PPO is also what
 stable-baselines3 maintains best. A small MLP (2 x 64, tanh) keeps decisions well under a
 millisecond.
 
-Pure apart from writing the model file and recipe given to `train`; the CLI adds the
-progress display.
+Why fine-tuning (`init`): the proposer shapes the dynamics the policy must learn (LaMOO
+reaches the front with fewer evaluations than random search, so evaluating is worth less
+per gram late in a search), but a LaMOO step costs ~5x a random-search step (its
+classifiers are refitted every hour with new results). The shipped policy is therefore
+trained in two stages: a long run with random search, then a shorter one continued from
+it with LaMOO, the runtime's optimizer.
+
+Pure apart from writing the model file and recipe given to `train`; the composition root
+(the CLI) chooses the proposer and adds the progress display.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from cenas.search.proposers import ProposerFactory, RandomProposer
 from scheduler_svc.rl.env import EnvConfig, SchedulingEnv
-from scheduler_svc.rl.objective import carbon_reference_g, carbon_weight, potential
+from scheduler_svc.rl.objective import carbon_weight, potential
 
 #: Held-out evaluation: 2023, never seen in training.
 EVAL_CONFIG = EnvConfig(start=datetime(2023, 1, 1, tzinfo=timezone.utc), end=datetime(2023, 12, 31, 23, tzinfo=timezone.utc))
@@ -49,6 +57,10 @@ class TrainConfig:
     torch_threads: int = 1
     max_minutes: float | None = None
     eval_episodes: int = 40
+    #: a policy file to continue training from (fine-tuning), or None to start afresh
+    init: Path | None = None
+    #: step the environments in worker processes (worth it when a step is expensive)
+    subprocess_envs: bool = False
     env: EnvConfig = field(default_factory=EnvConfig)
 
     def __post_init__(self) -> None:
@@ -64,7 +76,10 @@ def _library_versions() -> dict[str, str]:
     return {name: version(name) for name in ("stable-baselines3", "gymnasium", "torch", "numpy")} | {"python": platform.python_version()}
 
 
-def evaluate(policy_names: list[str], episodes: int, seed: int, *, model: Any = None, env_config: EnvConfig = EVAL_CONFIG) -> dict[str, dict]:
+def evaluate(
+    policy_names: list[str], episodes: int, seed: int, *, model: Any = None, env_config: EnvConfig = EVAL_CONFIG,
+    proposer_factory: ProposerFactory = RandomProposer,
+) -> dict[str, dict]:
     """Mean objective J, final HV fraction and grams per policy over `episodes` drawn
     episodes (the same draws for every policy; every policy gets the forecast it asks for)."""
     from scheduler_svc.rl.policy import RLPolicy
@@ -90,6 +105,7 @@ def evaluate(policy_names: list[str], episodes: int, seed: int, *, model: Any = 
             result = run_episode(
                 env.problem, trace.values[first : first + ep["hours"]], policy, config, seed=ep["seed"],
                 history=trace.values[max(0, first - HISTORY_HOURS) : first], forecast=forecast,
+                proposer_factory=proposer_factory,
             )
             max_hv = env.problem.max_hypervolume
             weighted = sum(
@@ -103,49 +119,79 @@ def evaluate(policy_names: list[str], episodes: int, seed: int, *, model: Any = 
     return out
 
 
-def train(config: TrainConfig, out: Path, on_progress: Callable[[int, int], None] | None = None) -> dict:
+def _describe_init(init: Path | None) -> dict | None:
+    """The recipe of the policy training continued from (its own recipe file), so a
+    fine-tuned policy's history is readable from its file alone."""
+    if init is None:
+        return None
+    recipe = Path(init).with_suffix(".json")
+    earlier = json.loads(recipe.read_text()) if recipe.is_file() else None
+    return {"file": Path(init).name, "recipe": earlier}
+
+
+def train(
+    config: TrainConfig, out: Path, on_progress: Callable[[int, int], None] | None = None, *,
+    proposer_factory: ProposerFactory = RandomProposer, proposer_name: str = "random",
+) -> dict:
     """Train, save `out` (.zip) and `out` with suffix .json (the recipe); return the recipe."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     torch.set_num_threads(config.torch_threads)
-    vec = DummyVecEnv([lambda i=i: SchedulingEnv(config.env) for i in range(config.n_envs)])
+    makers = [lambda: SchedulingEnv(config.env, proposer_factory=proposer_factory) for _ in range(config.n_envs)]
+    vec = SubprocVecEnv(makers, start_method="spawn") if config.subprocess_envs else DummyVecEnv(makers)
     vec.seed(config.seed)
-    model = PPO(
-        "MlpPolicy", vec, learning_rate=config.learning_rate, n_steps=config.n_steps, batch_size=config.batch_size,
+    hyper = dict(
+        learning_rate=config.learning_rate, n_steps=config.n_steps, batch_size=config.batch_size,
         n_epochs=config.n_epochs, gamma=config.gamma, gae_lambda=config.gae_lambda, ent_coef=config.ent_coef,
         clip_range=config.clip_range, seed=config.seed, device="cpu", verbose=0,
-        policy_kwargs={"net_arch": list(config.net_arch), "activation_fn": torch.nn.Tanh},
     )
-    started = time.monotonic()
+    if config.init is not None:
+        from scheduler_svc.rl.policy import load_model
+
+        load_model(config.init)  # a clear PolicyLoadError for a missing or incompatible file
+        model = PPO.load(config.init, env=vec, custom_objects={k: v for k, v in hyper.items() if k not in ("seed", "device", "verbose")}, device="cpu")
+        model.set_random_seed(config.seed)
+    else:
+        model = PPO("MlpPolicy", vec, **hyper, policy_kwargs={"net_arch": list(config.net_arch), "activation_fn": torch.nn.Tanh})
+    started, steps_before = time.monotonic(), int(model.num_timesteps)
     deadline = started + 60 * config.max_minutes if config.max_minutes else None
 
     class Progress(BaseCallback):
         def _on_step(self) -> bool:
-            if on_progress and self.num_timesteps % 256 < config.n_envs:
-                on_progress(self.num_timesteps, config.timesteps)
+            done = self.num_timesteps - steps_before
+            if on_progress and done % 256 < config.n_envs:
+                on_progress(done, config.timesteps)
             return deadline is None or time.monotonic() < deadline
 
-    model.learn(total_timesteps=config.timesteps, callback=Progress())
+    model.learn(total_timesteps=config.timesteps, callback=Progress(), reset_num_timesteps=config.init is None)
     wall = time.monotonic() - started
+    vec.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     baselines = ["rl", "heuristic", "oneshot", "mpc"]
-    evaluation = evaluate(baselines, config.eval_episodes, seed=10_000 + config.seed, model=model) if config.eval_episodes else {}
+    evaluation = (
+        evaluate(baselines, config.eval_episodes, seed=10_000 + config.seed, model=model, proposer_factory=proposer_factory)
+        if config.eval_episodes else {}
+    )
     recipe = {
         "algorithm": "PPO (stable-baselines3 MlpPolicy)",
         "seed": config.seed,
         "timesteps_requested": config.timesteps,
-        "timesteps_done": int(model.num_timesteps),
+        "timesteps_done": int(model.num_timesteps) - steps_before,
         "train_wall_s": round(wall, 1),
-        "hyperparameters": {k: v for k, v in asdict(config).items() if k not in ("env", "timesteps", "seed", "eval_episodes", "max_minutes")},
+        "continued_from": _describe_init(config.init),
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k not in ("env", "timesteps", "seed", "eval_episodes", "max_minutes", "init")},
         "data_window": {"start": f"{config.env.start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{config.env.end:%Y-%m-%dT%H:%M:%SZ}", "regions": list(config.env.regions)},
         "environment": json.loads(json.dumps(asdict(config.env), default=str)),
-        "proposer": "random (LaMOO not merged yet; the policy sees only proposer-agnostic progress features)",
+        "proposer": proposer_name,
         "libraries": _library_versions(),
-        "evaluation": {"episodes": config.eval_episodes, "window": "2023 (held out)", "forecast": "each policy's own (rl, mpc: seasonal naive)", "results": evaluation},
+        "evaluation": {
+            "episodes": config.eval_episodes, "window": "2023 (held out)", "proposer": proposer_name,
+            "forecast": "each policy's own (rl, mpc: seasonal naive)", "results": evaluation,
+        },
     }
     out.with_suffix(".json").write_text(json.dumps(recipe, indent=2) + "\n")
     return recipe

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
-from cenas.cli import app
+from cenas.cli import app, main
 from scheduler_svc.rl.env import TINY
 from scheduler_svc.rl.policy import RLPolicy
 from scheduler_svc.rl.train import evaluate
@@ -21,6 +22,30 @@ def test_train_writes_policy_and_recipe(tmp_path):
     assert recipe["data_window"] == {"start": "2021-01-01T00:00:00Z", "end": "2023-01-01T00:00:00Z", "regions": ["US-CAL-CISO", "US-MIDA-PJM", "DE", "US-TEX-ERCO", "GB"]}
     assert {"stable-baselines3", "gymnasium", "torch"} <= set(recipe["libraries"])
     assert RLPolicy(out).load() is not None
+    assert recipe["proposer"] == "lamoo" and recipe["continued_from"] is None
+
+
+def test_fine_tuning_continues_a_policy_and_records_its_history(tmp_path):
+    first, second = tmp_path / "first.zip", tmp_path / "second.zip"
+    common = ["scheduler", "train", "--n-envs", "1", "--n-steps", "32", "--eval-episodes", "0"]
+    result = CliRunner().invoke(app, [*common, "--timesteps", "32", "--optimizer", "random", "--out", str(first)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, [*common, "--timesteps", "64", "--init", str(first), "--learning-rate", "1e-4", "--out", str(second)])
+    assert result.exit_code == 0, result.output
+    recipe = json.loads(second.with_suffix(".json").read_text())
+    assert recipe["proposer"] == "lamoo" and recipe["hyperparameters"]["learning_rate"] == 1e-4
+    assert recipe["continued_from"]["file"] == "first.zip" and recipe["continued_from"]["recipe"]["proposer"] == "random"
+    assert 64 <= recipe["timesteps_done"] < 64 + 32  # this run's steps, not the total since the first
+    assert RLPolicy(second).load().num_timesteps >= 96
+
+
+def test_fine_tuning_from_a_missing_file_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", "--init", str(tmp_path / "nope.zip"), "--out", str(tmp_path / "p.zip")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.zip not found" in err and "Traceback" not in err
+    assert not (tmp_path / "p.zip").exists()
 
 
 def test_evaluate_compares_policies_on_the_same_draws(nb201):
