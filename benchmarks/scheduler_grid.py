@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     parser.add_argument("--rl-policy", default=None, help="policy file to evaluate as rl (default: the shipped one)")
     parser.add_argument("--jobs", type=int, default=1, help="processes running (region, start) cells")
-    parser.add_argument("--reuse", default=None, help="an earlier --json of the same grid: its policies are taken from it, not rerun")
+    parser.add_argument("--reuse", nargs="+", default=[], help="earlier --json files of the same grid: their policies are taken from them, not rerun")
     args = parser.parse_args()
     problem, factory = setup_process(args)
     earlier = load_reusable(args)
@@ -146,7 +146,7 @@ def main() -> None:
         p: earlier.get("decision_latency_ms", {}).get(p) for p in args.policies
     } | latency(args, problem, factory, [p for p in args.policies if p not in earlier.get("decision_latency_ms", {})])
     if args.reuse:
-        report["reused_from"] = args.reuse
+        report["reused_from"] = earlier["files"]
     print("decision latency (ms per decide, one episode):", json.dumps(report["decision_latency_ms"]))
     print(f"wall time {report['wall_s']} s")
     if args.json:
@@ -192,16 +192,22 @@ def print_tables(args, grid: dict, label: str) -> None:
 
 
 def load_reusable(args) -> dict:
-    """The earlier report `--reuse` names, refused unless it ran the same grid."""
-    if not args.reuse:
-        return {}
-    with open(args.reuse) as handle:
-        earlier = json.load(handle)
+    """The grids and latencies of the earlier reports `--reuse` names (later files win),
+    refused unless each ran the same grid."""
+    merged: dict = {"grid": {}, "decision_latency_ms": {}}
     same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer")
-    differ = [k for k in same if earlier["args"].get(k) != getattr(args, k)]
-    if differ:
-        raise SystemExit(f"--reuse {args.reuse}: ran with other settings ({', '.join(differ)}); rerun it instead")
-    return earlier
+    for path in args.reuse:
+        with open(path) as handle:
+            earlier = json.load(handle)
+        differ = [k for k in same if earlier["args"].get(k) != getattr(args, k)]
+        if differ:
+            raise SystemExit(f"--reuse {path}: ran with other settings ({', '.join(differ)}); rerun it instead")
+        for label, grid in earlier.get("grid", {}).items():
+            for region, policies in grid.items():
+                merged["grid"].setdefault(label, {}).setdefault(region, {}).update(policies)
+        merged["decision_latency_ms"].update(earlier.get("decision_latency_ms", {}))
+        merged.setdefault("files", []).append({"file": path, "rl_policy": earlier.get("rl_policy"), "wall_s": earlier.get("wall_s")})
+    return merged
 
 
 def latency(args, problem, factory, policies: list[str]) -> dict[str, float]:
