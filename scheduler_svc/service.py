@@ -167,14 +167,15 @@ class SchedulerService:
 
 def warm_up() -> None:
     """Load what a search's first decision needs (the NB201 table and its default problem's
-    maximum hypervolume, the shipped PPO model) before the service says it is ready, so
+    maximum hypervolume, the shipped PPO models) before the service says it is ready, so
     that first decision is not late by the seconds they take. Failures only cost speed."""
     from cenas.tasks.nb201 import NB201Problem
-    from scheduler_svc.rl.policy import DEFAULT_POLICY_PATH, load_model
+    from scheduler_svc.rl.policy import SHIPPED_POLICY_PATHS, load_model
 
     try:
         NB201Problem().max_hypervolume
-        load_model(DEFAULT_POLICY_PATH)
+        for path in SHIPPED_POLICY_PATHS:
+            load_model(path)
     except Exception:  # the first decision will pay for it, or fall back to the heuristic
         log.exception("warm-up failed; continuing")
 

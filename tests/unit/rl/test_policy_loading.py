@@ -51,3 +51,24 @@ def test_shipped_policy_loads_and_decides_deterministically():
     policy.reset(CONTEXT)
     first = policy.decide(OBS)
     assert first.total == 8 and policy.decide(OBS) == first
+
+
+def test_shipped_policy_follows_the_search_accounting(tmp_path):
+    """Free sampling (the paper's accounting) gets its own shipped file; an explicit path
+    wins in every regime."""
+    from dataclasses import replace
+
+    from cenas.carbon.accounting import ACCOUNTING_PRESETS
+    from scheduler_svc.rl.policy import FREE_SAMPLING_POLICY_PATH, shipped_policy_path
+
+    assert shipped_policy_path(ACCOUNTING_PRESETS["paper"]) == FREE_SAMPLING_POLICY_PATH
+    assert shipped_policy_path(ACCOUNTING_PRESETS["full"]) == DEFAULT_POLICY_PATH
+    assert shipped_policy_path(None) == DEFAULT_POLICY_PATH
+    policy = make_policy("rl")
+    policy.reset(replace(CONTEXT, power=ACCOUNTING_PRESETS["paper"]))
+    assert policy.path == FREE_SAMPLING_POLICY_PATH and policy.decide(OBS).total == 8
+    policy.reset(CONTEXT)  # the same instance reused for a full-accounting search
+    assert policy.path == DEFAULT_POLICY_PATH and policy.decide(OBS).total == 8
+    explicit = RLPolicy(tmp_path / "mine.zip")
+    with pytest.raises(PolicyLoadError, match="mine.zip not found"):
+        explicit.reset(replace(CONTEXT, power=ACCOUNTING_PRESETS["paper"]))
