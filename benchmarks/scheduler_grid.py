@@ -29,6 +29,7 @@ import json
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from multiprocessing import get_context
 from datetime import datetime, timedelta, timezone
 
@@ -42,7 +43,7 @@ from cenas.tasks import NB201Problem
 from scheduler_svc.simulator.bench import BenchSetup, episodes
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
 from scheduler_svc.simulator.forecasts import episode_forecast, make_forecast_source
-from scheduler_svc.rl.policy import RLPolicy
+from scheduler_svc.rl.policy import RLPolicy, shipped_policy_path
 from scheduler_svc.simulator.policies import make_policy, register_policy
 
 POLICIES = ["rl", "mpc", "oracle", "heuristic", "oneshot", "vanilla"]
@@ -55,12 +56,18 @@ def start_dates(count: int) -> list[datetime]:
 
 
 def setup_process(args) -> tuple[NB201Problem, object]:
-    """The problem and proposer factory, and `rl` bound to `--rl-policy` (in each process)."""
+    """The problem and proposer factory, and `rl` bound to `--rl-policy`: built once per
+    process (each worker runs many cells)."""
+    return _process_state(args.rl_policy, args.optimizer)
+
+
+@cache
+def _process_state(rl_policy: str | None, optimizer: str) -> tuple[NB201Problem, object]:
     torch.set_num_threads(1)
-    if args.rl_policy:
-        register_policy("rl", lambda: RLPolicy(args.rl_policy))
+    if rl_policy:
+        register_policy("rl", lambda: RLPolicy(rl_policy))
     problem = NB201Problem()
-    return problem, proposer_factory(Optimizer(args.optimizer), Sampler.random, problem.max_hypervolume)
+    return problem, proposer_factory(Optimizer(optimizer), Sampler.random, problem.max_hypervolume)
 
 
 def run_cell(args, policies: list[str], region: str, start: datetime, cap: float | None) -> dict:
@@ -127,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     problem, factory = setup_process(args)
     earlier = load_reusable(args)
-    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(RLPolicy().path), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
+    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(shipped_policy_path(accounting_preset(args.accounting))), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
     t0 = time.monotonic()
 
     caps = args.caps or [None]
