@@ -9,8 +9,9 @@ millisecond.
 
 Why fine-tuning (`init`): the proposer shapes the dynamics the policy must learn (LaMOO
 reaches the front with fewer evaluations than random search, so evaluating is worth less
-per gram late in a search), but a LaMOO step costs ~5x a random-search step (its
-classifiers are refitted every hour with new results). The shipped policy is therefore
+per gram late in a search), but a LaMOO step costs several random-search steps (its
+classifiers are refitted every hour with new results; `benchmarks/simulator_speed.py`
+times both side by side, with a profile). The shipped policy is therefore
 trained in two stages: a long run with random search, then a shorter one continued from
 it with LaMOO, the runtime's optimizer.
 
