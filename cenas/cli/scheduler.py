@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -27,10 +28,13 @@ def train_command(
     init: Annotated[Optional[Path], typer.Option(help="Continue training this policy file (fine-tuning) instead of starting afresh.")] = None,
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam step size (lower it when fine-tuning).")] = 3e-4,
     subprocess_envs: Annotated[bool, typer.Option(help="Step the environments in worker processes (one core each).")] = False,
+    region: Annotated[Optional[list[str]], typer.Option(help="Draw episodes from this bundled region (repeat it; a region given twice is drawn twice as often). Default: all five, equally.")] = None,
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
     from cenas.cli.bench import Sampler, proposer_factory
+    from cenas.carbon.traces import BUNDLED_REGIONS
+    from scheduler_svc.rl.env import EnvConfig
     from cenas.tasks.nb201 import NB201Problem
     from scheduler_svc.rl.policy import load_model
     from scheduler_svc.rl.train import TrainConfig, train
@@ -38,11 +42,17 @@ def train_command(
 
     if init is not None:
         load_model(init)  # PolicyLoadError: one line naming the file, before any work
+    env = EnvConfig()
+    if region:
+        unknown = sorted(set(region) - set(BUNDLED_REGIONS))
+        if unknown:
+            raise typer.BadParameter(f"unknown region {unknown[0]!r}; bundled: {', '.join(BUNDLED_REGIONS)}", param_hint="--region")
+        env = replace(env, regions=tuple(region))
     if out.suffix != ".zip":
         out = out.with_suffix(".zip")
     config = TrainConfig(
         timesteps=timesteps, seed=seed, n_envs=n_envs, n_steps=n_steps, batch_size=min(256, n_steps * n_envs), max_minutes=max_minutes,
-        eval_episodes=eval_episodes, torch_threads=threads, init=init, learning_rate=learning_rate, subprocess_envs=subprocess_envs,
+        eval_episodes=eval_episodes, torch_threads=threads, init=init, learning_rate=learning_rate, subprocess_envs=subprocess_envs, env=env,
     )
     factory = proposer_factory(optimizer, Sampler.random, NB201Problem().max_hypervolume)
     console = Console(stderr=True)

@@ -57,3 +57,21 @@ def test_evaluate_compares_policies_on_the_same_draws(nb201):
 def test_help_lists_train():
     result = CliRunner().invoke(app, ["scheduler", "--help"])
     assert result.exit_code == 0 and "train" in result.output
+
+
+def test_region_weights_reach_the_recipe(tmp_path):
+    out = tmp_path / "p.zip"
+    args = ["scheduler", "train", "--timesteps", "32", "--n-envs", "1", "--n-steps", "32", "--eval-episodes", "0", "--optimizer", "random"]
+    result = CliRunner().invoke(app, [*args, "--region", "US-CAL-CISO", "--region", "US-CAL-CISO", "--region", "GB", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    recipe = json.loads(out.with_suffix(".json").read_text())
+    assert recipe["data_window"]["regions"] == ["US-CAL-CISO", "US-CAL-CISO", "GB"]
+
+
+def test_an_unknown_region_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", "--region", "MARS", "--out", str(tmp_path / "p.zip")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "MARS" in err and "--region" in err and "Traceback" not in err
+    assert not (tmp_path / "p.zip").exists()
