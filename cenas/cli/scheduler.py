@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,7 +32,7 @@ def train_command(
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
     from cenas.cli.bench import Sampler, proposer_factory
-    from cenas.carbon.traces import BUNDLED_REGIONS
+    from cenas.errors import UnknownRegionError
     from scheduler_svc.rl.env import EnvConfig
     from cenas.tasks.nb201 import NB201Problem
     from scheduler_svc.rl.policy import load_model
@@ -42,12 +41,10 @@ def train_command(
 
     if init is not None:
         load_model(init)  # PolicyLoadError: one line naming the file, before any work
-    env = EnvConfig()
-    if region:
-        unknown = sorted(set(region) - set(BUNDLED_REGIONS))
-        if unknown:
-            raise typer.BadParameter(f"unknown region {unknown[0]!r}; bundled: {', '.join(BUNDLED_REGIONS)}", param_hint="--region")
-        env = replace(env, regions=tuple(region))
+    try:
+        env = EnvConfig(regions=tuple(region)) if region else EnvConfig()
+    except UnknownRegionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--region") from None
     if out.suffix != ".zip":
         out = out.with_suffix(".zip")
     config = TrainConfig(

@@ -26,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cenas.carbon.accounting import ACCOUNTING_PRESETS
-from cenas.carbon.traces import BUNDLED_REGIONS, load_region
+from cenas.carbon.traces import BUNDLED_REGIONS, bundled_trace_path, load_region
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
 from scheduler_svc.rl.features import CLIP, N_FEATURES, encode
@@ -62,6 +62,8 @@ class EnvConfig:
     def __post_init__(self) -> None:
         if not self.regions:
             raise ValueError("regions must not be empty")
+        for region in set(self.regions):
+            bundled_trace_path(region)  # UnknownRegionError now, not at the first reset in a worker process
         for label, (lo, hi) in (("gpus", self.gpus), ("hours", self.hours)):
             if not 1 <= lo <= hi:
                 raise ValueError(f"{label} range must satisfy 1 <= low <= high, got {(lo, hi)}")
