@@ -3,7 +3,7 @@
     python benchmarks/scheduler_grid.py [--accounting full|paper] [--regions ...]
         [--starts 10] [--seeds 5] [--caps 5000 10000 ...] [--optimizer random|lamoo]
         [--policies rl mpc oracle heuristic oneshot vanilla] [--json out.json]
-        [--rl-policy FILE.zip] [--jobs 2]
+        [--rl-policy FILE.zip] [--jobs 2] [--year 2023]
 
 Runs `cenas bench`'s own code path (BenchSetup / bench.episodes) for 8 GPUs x 80 h at
 `--starts` dates spread evenly over 2023 (06:00 UTC; never used in training) in each
@@ -19,7 +19,9 @@ region, and prints per region and overall:
 
 `--rl-policy` evaluates another policy file as `rl` (e.g. a candidate before it replaces
 the shipped one); `--jobs` runs (region, start) cells in that many processes (results are
-identical to a serial run: every episode's seeds are fixed).
+identical to a serial run: every episode's seeds are fixed). `--year 2022` moves the start
+dates into the training window: a validation grid for choosing between candidate policies
+(checkpoints, recipes) without looking at the held-out 2023 results.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ POLICIES = ["rl", "mpc", "oracle", "heuristic", "oneshot", "vanilla"]
 TARGET = 0.99
 
 
-def start_dates(count: int) -> list[datetime]:
-    first, span = datetime(2023, 1, 10, 6, tzinfo=timezone.utc), 340
+def start_dates(count: int, year: int = 2023) -> list[datetime]:
+    first, span = datetime(year, 1, 10, 6, tzinfo=timezone.utc), 340
     return [first + timedelta(days=round(i * span / count)) for i in range(count)]
 
 
@@ -91,7 +93,7 @@ def run_cell(args, policies: list[str], region: str, start: datetime, cap: float
 
 def run_grid(args, policies: list[str], cap: float | None) -> dict:
     """{region: {policy: {"g99": [...], "hv": [...], "carbon": [...]}}}, one value per run."""
-    cells = [(region, start) for region in args.regions for start in start_dates(args.starts)]
+    cells = [(region, start) for region in args.regions for start in start_dates(args.starts, args.year)]
     if not policies:
         return {region: {} for region in args.regions}
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
@@ -122,6 +124,7 @@ def main() -> None:
     parser.add_argument("--regions", nargs="+", default=list(BUNDLED_REGIONS))
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--year", type=int, default=2023, choices=[2021, 2022, 2023], help="year of the start dates (2023: held out; 2021-2022: validation inside the training window)")
     parser.add_argument("--gpus", type=int, default=8)
     parser.add_argument("--hours", type=int, default=80)
     parser.add_argument("--policies", nargs="+", default=POLICIES)
@@ -134,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     problem, factory = setup_process(args)
     earlier = load_reusable(args)
-    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(shipped_policy_path(accounting_preset(args.accounting))), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts)]}
+    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(shipped_policy_path(accounting_preset(args.accounting))), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts, args.year)]}
     t0 = time.monotonic()
 
     caps = args.caps or [None]
@@ -219,7 +222,7 @@ def load_reusable(args) -> dict:
 
 def latency(args, problem, factory, policies: list[str]) -> dict[str, float]:
     trace = load_region(args.regions[0])
-    start = start_dates(1)[0]
+    start = start_dates(1, args.year)[0]
     first = trace.index_of(start)
     out = {}
     for name in policies:

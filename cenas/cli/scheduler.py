@@ -28,6 +28,7 @@ def train_command(
     learning_rate: Annotated[float, typer.Option(min=0.0, help="Adam step size (lower it when fine-tuning).")] = 3e-4,
     subprocess_envs: Annotated[bool, typer.Option(help="Step the environments in worker processes (one core each).")] = False,
     region: Annotated[Optional[list[str]], typer.Option(help="Draw episodes from this bundled region (repeat it; a region given twice is drawn twice as often). Default: all five, equally.")] = None,
+    planner_advice: Annotated[bool, typer.Option(help="Show the policy the mpc planner's decision as extra observations (a residual over mpc); with --init of a policy without it, the new inputs start at zero weight.")] = False,
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
@@ -42,7 +43,8 @@ def train_command(
     if init is not None:
         load_model(init)  # PolicyLoadError: one line naming the file, before any work
     try:
-        env = EnvConfig(regions=tuple(region)) if region else EnvConfig()
+        drawn = {"regions": tuple(region)} if region else {}
+        env = EnvConfig(**drawn, planner_advice=planner_advice)
     except UnknownRegionError as exc:
         raise typer.BadParameter(str(exc), param_hint="--region") from None
     if out.suffix != ".zip":

@@ -7,7 +7,8 @@ look-ahead kept inside it too), a pool size, a length, an accounting preset, a c
 random day-1 sigma; `naive`: seasonal naive from the past). Everything is drawn from the
 environment's own generator (seeded through `reset(seed=...)`), so runs are reproducible.
 
-Observation: `features.encode` (a `N_FEATURES` vector in [0, 4]). Action: an index into
+Observation: `features.encode` (a `N_FEATURES` vector in [0, 4]), followed by the
+planner's advice (`advice.py`) when `planner_advice` is set. Action: an index into
 `actions.ACTIONS` (fractions of the pool evaluating / sampling, the rest idle).
 Reward: `objective` (log-HV-gap potential gained minus the progress-weighted,
 normalised carbon price of the hour, weighted by `carbon_weight`); it sums to the episode objective `J`.
@@ -29,6 +30,7 @@ from cenas.carbon.accounting import ACCOUNTING_PRESETS
 from cenas.carbon.traces import BUNDLED_REGIONS, bundled_trace_path, load_region
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
+from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor
 from scheduler_svc.rl.features import CLIP, N_FEATURES, encode
 from scheduler_svc.rl.objective import CARBON_PRICE, REFERENCE_GPU_HOURS, carbon_reference_g, carbon_weight, potential
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, Simulator
@@ -58,6 +60,8 @@ class EnvConfig:
     forecasts: tuple[tuple[str, float], ...] = (("noisy", 0.6), ("naive", 0.4))
     noise_sigma: tuple[float, float] = (0.03, 0.25)
     carbon_price: float = CARBON_PRICE
+    #: append the `mpc` planner's decision for the same observation (`advice.py`)
+    planner_advice: bool = False
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -88,7 +92,9 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         self.config = config
         self.problem = problem or NB201Problem()
         self.proposer_factory = proposer_factory or RandomProposer
-        self.observation_space = spaces.Box(0.0, CLIP, shape=(N_FEATURES,), dtype=np.float32)
+        width = N_ADVISED_FEATURES if config.planner_advice else N_FEATURES
+        self.observation_space = spaces.Box(0.0, CLIP, shape=(width,), dtype=np.float32)
+        self.advisor = Advisor() if config.planner_advice else None
         self.action_space = spaces.Discrete(len(ACTIONS))
         self.sim: Simulator | None = None
         self.episode: dict[str, Any] = {}
@@ -159,9 +165,11 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
             forecast=episode_forecast(ep["forecast"], trace.values, first, FORECAST_HOURS),
         )
         self.context = self.sim.context()
+        if self.advisor is not None:
+            self.advisor.reset(self.context)
         self.episode = ep
         self._potential = potential(0.0)
-        return encode(self.sim.observe(), self.context), self._info()
+        return self._encode(self.sim.observe()), self._info()
 
     def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.sim is None:
@@ -177,8 +185,13 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         terminated = sim.done
         # after the last hour there is no hour to observe: show the last one, with no time left
         seen = sim.observe() if sim.hour < sim.config.hours else self._final_observation()
-        obs = encode(seen, self.context)
-        return obs, float(reward), terminated, False, self._info()
+        return self._encode(seen), float(reward), terminated, False, self._info()
+
+    def _encode(self, seen) -> np.ndarray:
+        features = encode(seen, self.context)
+        if self.advisor is None:
+            return features
+        return np.concatenate([features, self.advisor.advise(seen)])
 
     def _final_observation(self):
         sim = self.sim

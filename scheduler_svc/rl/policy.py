@@ -9,6 +9,9 @@ sampling (see `benchmarks/results/scheduler_grid.md`), so the free-sampling regi
 the policy trained before that stage until one policy serves both. A path given
 explicitly is used for every regime.
 
+A file whose observations are wider by the planner's advice (`advice.py`) gets it: the
+policy then runs the `mpc` planner beside the network on the same observation.
+
 The file is loaded lazily, on `reset`, and cached per path and modification time. A
 missing or unloadable file (or stable-baselines3 not installed) raises `PolicyLoadError`,
 so the scheduler service can fall back to the heuristic and say so in its decision.
@@ -21,9 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cenas.carbon.accounting import PowerModel
 from cenas.errors import CenasError
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
+from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor
 from scheduler_svc.rl.features import N_FEATURES, encode
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
@@ -57,10 +63,11 @@ def _load(path: str, mtime: float) -> Any:
         raise PolicyLoadError(f"cannot load RL policy file {path}: {type(exc).__name__}: {exc}") from None
     shape = getattr(model.observation_space, "shape", None)
     actions = getattr(model.action_space, "n", None)
-    if shape != (N_FEATURES,) or actions != len(ACTIONS):
+    if shape not in ((N_FEATURES,), (N_ADVISED_FEATURES,)) or actions != len(ACTIONS):
         raise PolicyLoadError(
             f"RL policy file {path} was trained for observations {shape} and {actions} actions; "
-            f"this version needs ({N_FEATURES},) and {len(ACTIONS)}: retrain with `cenas scheduler train`"
+            f"this version needs ({N_FEATURES},) or, with the planner's advice, ({N_ADVISED_FEATURES},) "
+            f"and {len(ACTIONS)}: retrain with `cenas scheduler train`"
         )
     return model
 
@@ -83,6 +90,7 @@ class RLPolicy(AllocationPolicy):
         self._explicit = path is not None or model is not None
         self.path = Path(path) if path is not None else DEFAULT_POLICY_PATH
         self._model = model
+        self._advisor: Advisor | None = None
 
     def load(self) -> Any:
         if self._model is None:
@@ -95,8 +103,14 @@ class RLPolicy(AllocationPolicy):
             chosen = shipped_policy_path(context.power)
             if chosen != self.path:
                 self.path, self._model = chosen, None
-        self.load()
+        advised = self.load().observation_space.shape == (N_ADVISED_FEATURES,)
+        self._advisor = Advisor() if advised else None
+        if self._advisor is not None:
+            self._advisor.reset(context)
 
     def decide(self, observation: Observation) -> Allocation:
-        action, _ = self.load().predict(encode(observation, self.context), deterministic=True)
+        features = encode(observation, self.context)
+        if self._advisor is not None:
+            features = np.concatenate([features, self._advisor.advise(observation)])
+        action, _ = self.load().predict(features, deterministic=True)
         return action_to_allocation(int(action), observation.gpus)

@@ -15,6 +15,10 @@ times both side by side, with a profile). The shipped policy is therefore
 trained in two stages: a long run with random search, then a shorter one continued from
 it with LaMOO, the runtime's optimizer.
 
+Why widening (`init` without the planner's advice, `env.planner_advice` on): the new
+input columns start at zero weight, so training starts from exactly the old policy's
+behaviour and only learns to use the advice where it pays.
+
 Pure apart from writing the model file and recipe given to `train`; the composition root
 (the CLI) chooses the proposer and adds the progress display.
 """
@@ -120,6 +124,27 @@ def evaluate(
     return out
 
 
+def widen_into(source: Any, target: Any) -> None:
+    """Copy `source`'s weights into `target`, a policy of the same network over more
+    input features; the extra input columns get zero weight, so `target` acts as `source`
+    whatever the new features hold."""
+    import torch
+
+    theirs, ours = source.state_dict(), target.state_dict()
+    if theirs.keys() != ours.keys():
+        raise ValueError("policies differ in more than their input width")
+    with torch.no_grad():
+        for key, value in ours.items():
+            old = theirs[key]
+            if old.shape == value.shape:
+                value.copy_(old)
+            elif old.ndim == 2 and value.ndim == 2 and old.shape[0] == value.shape[0] and old.shape[1] < value.shape[1]:
+                value.zero_()
+                value[:, : old.shape[1]] = old
+            else:
+                raise ValueError(f"cannot widen {key}: {tuple(old.shape)} -> {tuple(value.shape)}")
+
+
 def _describe_init(init: Path | None) -> dict | None:
     """The recipe of the policy training continued from (its own recipe file), so a
     fine-tuned policy's history is readable from its file alone."""
@@ -152,9 +177,13 @@ def train(
     if config.init is not None:
         from scheduler_svc.rl.policy import load_model
 
-        load_model(config.init)  # a clear PolicyLoadError for a missing or incompatible file
-        model = PPO.load(config.init, env=vec, custom_objects={k: v for k, v in hyper.items() if k not in ("seed", "device", "verbose")}, device="cpu")
-        model.set_random_seed(config.seed)
+        earlier = load_model(config.init)  # a clear PolicyLoadError for a missing or incompatible file
+        if earlier.observation_space.shape == vec.observation_space.shape:
+            model = PPO.load(config.init, env=vec, custom_objects={k: v for k, v in hyper.items() if k not in ("seed", "device", "verbose")}, device="cpu")
+            model.set_random_seed(config.seed)
+        else:
+            model = PPO("MlpPolicy", vec, **hyper, policy_kwargs=earlier.policy_kwargs)
+            widen_into(earlier.policy, model.policy)
     else:
         model = PPO("MlpPolicy", vec, **hyper, policy_kwargs={"net_arch": list(config.net_arch), "activation_fn": torch.nn.Tanh})
     started, steps_before = time.monotonic(), int(model.num_timesteps)
@@ -188,6 +217,7 @@ def train(
         "data_window": {"start": f"{config.env.start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{config.env.end:%Y-%m-%dT%H:%M:%SZ}", "regions": list(config.env.regions)},
         "environment": json.loads(json.dumps(asdict(config.env), default=str)),
         "proposer": proposer_name,
+        "planner_advice": config.env.planner_advice,
         "libraries": _library_versions(),
         "evaluation": {
             "episodes": config.eval_episodes, "window": "2023 (held out)", "proposer": proposer_name,
@@ -198,4 +228,4 @@ def train(
     return recipe
 
 
-__all__ = ["EVAL_CONFIG", "TrainConfig", "evaluate", "train"]
+__all__ = ["EVAL_CONFIG", "TrainConfig", "evaluate", "train", "widen_into"]

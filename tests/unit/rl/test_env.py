@@ -79,3 +79,22 @@ def test_every_action_is_a_valid_allocation_for_any_pool(gpus):
     assert action_to_allocation(IDLE, gpus).idle == gpus
     with pytest.raises(ValueError, match="action must be in 0..23"):
         action_to_allocation(24, gpus)
+
+
+@pytest.mark.filterwarnings("ignore:.*render modes:UserWarning")
+def test_planner_advice_extends_the_observation_with_the_planners_decision(nb201):
+    from dataclasses import replace
+
+    from scheduler_svc.rl.advice import N_ADVISED_FEATURES
+    from scheduler_svc.rl.planner import PlannerPolicy
+
+    advised = SchedulingEnv(replace(TINY, planner_advice=True), problem=nb201)
+    check_env(advised, skip_render_check=True)
+    obs, _ = advised.reset(seed=5, options={"gpus": 4, "accounting": "full"})
+    assert obs.shape == (N_ADVISED_FEATURES,)
+    planner = PlannerPolicy()
+    planner.reset(advised.context)
+    expected = planner.decide(advised.sim.observe())
+    assert obs[N_FEATURES] == pytest.approx(expected.evaluation / 4) and obs[N_FEATURES + 1] == pytest.approx(expected.sampling / 4)
+    plain = SchedulingEnv(TINY, problem=nb201).reset(seed=5, options={"gpus": 4, "accounting": "full"})[0]
+    assert np.array_equal(obs[:N_FEATURES], plain)  # the advice is appended, nothing else changes

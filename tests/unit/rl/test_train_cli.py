@@ -75,3 +75,42 @@ def test_an_unknown_region_is_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "MARS" in err and "--region" in err and "Traceback" not in err
     assert not (tmp_path / "p.zip").exists()
+
+
+def test_planner_advice_widens_a_policy_that_then_acts_as_before(tmp_path):
+    """Fine-tuning a plain policy with --planner-advice adds zero-weight inputs: with no
+    learning (rate 0) the widened policy picks the source's action whatever the advice."""
+    import numpy as np
+
+    from scheduler_svc.rl.advice import ADVICE_FEATURES, N_ADVISED_FEATURES
+    from scheduler_svc.rl.features import N_FEATURES
+    from tests.unit.rl.test_policy_loading import CONTEXT, OBS
+
+    plain, advised = tmp_path / "plain.zip", tmp_path / "advised.zip"
+    common = ["scheduler", "train", "--n-envs", "1", "--n-steps", "32", "--eval-episodes", "0", "--optimizer", "random"]
+    assert CliRunner().invoke(app, [*common, "--timesteps", "32", "--out", str(plain)]).exit_code == 0
+    result = CliRunner().invoke(app, [*common, "--timesteps", "32", "--init", str(plain), "--planner-advice", "--learning-rate", "0", "--out", str(advised)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(advised.with_suffix(".json").read_text())["planner_advice"] is True
+    source, widened = RLPolicy(plain).load(), RLPolicy(advised).load()
+    assert widened.observation_space.shape == (N_ADVISED_FEATURES,)
+    rng = np.random.default_rng(0)
+    features = rng.uniform(0, 2, (256, N_FEATURES)).astype(np.float32)
+    advice = rng.uniform(0, 1, (256, len(ADVICE_FEATURES))).astype(np.float32)
+    before, _ = source.predict(features, deterministic=True)
+    after, _ = widened.predict(np.hstack([features, advice]), deterministic=True)
+    assert np.array_equal(before, after) and len(set(before.tolist())) > 1
+    policy = RLPolicy(advised)
+    policy.reset(CONTEXT)  # runs the planner beside the network
+    assert policy.decide(OBS).total == CONTEXT.gpus
+
+
+def test_widening_refuses_a_different_network():
+    import torch
+
+    from scheduler_svc.rl.train import widen_into
+
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen_into(torch.nn.Linear(4, 8), torch.nn.Linear(4, 9))
+    with pytest.raises(ValueError, match="more than their input width"):
+        widen_into(torch.nn.Linear(4, 8), torch.nn.Sequential(torch.nn.Linear(6, 8)))
