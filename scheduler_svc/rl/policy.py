@@ -10,7 +10,9 @@ the policy trained before that stage until one policy serves both. A path given
 explicitly is used for every regime.
 
 A file whose observations are wider by the planner's advice (`advice.py`) gets it: the
-policy then runs the `mpc` planner beside the network on the same observation.
+policy then runs the `mpc` planner beside the network on the same observation. The
+shipped `ppo_default.zip` is such a file (its last training stage added the advice and
+made it beat `mpc` in US-CAL-CISO, the one region where it lost before).
 
 The file is loaded lazily, on `reset`, and cached per path and modification time. A
 missing or unloadable file (or stable-baselines3 not installed) raises `PolicyLoadError`,
