@@ -47,8 +47,11 @@ def test_policy_trained_for_other_features_is_refused(tmp_path):
 
 @pytest.mark.skipif(not DEFAULT_POLICY_PATH.is_file(), reason="no shipped policy file")
 def test_shipped_policy_loads_and_decides_deterministically():
+    from scheduler_svc.rl.advice import N_ADVISED_FEATURES
+
     policy = make_policy("rl")
     policy.reset(CONTEXT)
+    assert policy.load().observation_space.shape == (N_ADVISED_FEATURES,)  # full accounting's file takes the planner's advice
     first = policy.decide(OBS)
     assert first.total == 8 and policy.decide(OBS) == first
 
