@@ -84,8 +84,23 @@ def test_a_search_submitted_over_http_runs_to_the_end_with_consistent_figures(st
 
             search = wait_for(finished, timeout=HOURS * 1.5 + 240, interval=1.0, what="the search to finish")
             assert search["status"] == "succeeded", search["error"]
+
+            def settled():
+                """Tasks running when the budget ended still land and are folded into the
+                totals (the optimizer's recount): wait until no worker holds one and the
+                totals agree with the rows, or time out (a recount that never comes fails)."""
+                inspector = celery.control.inspect(timeout=1.0)
+                if any(tasks for found in (inspector.active(), inspector.reserved()) for tasks in (found or {}).values()):
+                    return None
+                body = http.get(f"/v1/searches/{search_id}").raise_for_status().json()
+                listed = all_pages(http, f"/v1/searches/{search_id}/evaluations")
+                with Session(engine) as session:
+                    sampled = sum(len(b.codes) for b in session.exec(select(SampleBatch).where(SampleBatch.search_id == search_id)).all())
+                consistent = body["progress"]["evaluations"] == len(listed) and body["progress"]["samples"] == sampled
+                return (body, listed) if consistent else None
+
+            search, evaluations = wait_for(settled, timeout=90, interval=1.0, what="late results to be folded into the search's totals")
             pareto = http.get(f"/v1/searches/{search_id}/pareto").raise_for_status().json()
-            evaluations = all_pages(http, f"/v1/searches/{search_id}/evaluations")
             decisions = all_pages(http, f"/v1/searches/{search_id}/decisions")
             hidden = httpx.get(f"{url}/v1/searches/{search_id}", headers={"Authorization": f"Bearer {stranger}"}, timeout=30)
             assert hidden.status_code == 404
