@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler_svc.rl.features import CLIP, N_FEATURES
+from scheduler_svc.rl.features import CLIP, N_FEATURES, encode
 from scheduler_svc.rl.planner import PlannerPolicy
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
 
@@ -40,3 +40,10 @@ class Advisor:
         near = float(np.mean(plan[:24])) if plan is not None and len(plan) else 0.0
         values = [allocation.evaluation / obs.gpus, allocation.sampling / obs.gpus, near / obs.gpus]
         return np.clip(np.asarray(values, dtype=np.float32), 0.0, CLIP)
+
+
+def observation(obs: Observation, context: EpisodeContext, advisor: Advisor | None) -> np.ndarray:
+    """What a policy sees: the features, then the advice when it has an advisor; one
+    function for the environment (training) and the `rl` policy (acting)."""
+    features = encode(obs, context)
+    return features if advisor is None else np.concatenate([features, advisor.advise(obs)])

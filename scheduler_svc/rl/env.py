@@ -30,8 +30,8 @@ from cenas.carbon.accounting import ACCOUNTING_PRESETS
 from cenas.carbon.traces import BUNDLED_REGIONS, bundled_trace_path, load_region
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
-from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor
-from scheduler_svc.rl.features import CLIP, N_FEATURES, encode
+from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor, observation
+from scheduler_svc.rl.features import CLIP, N_FEATURES
 from scheduler_svc.rl.objective import CARBON_PRICE, REFERENCE_GPU_HOURS, carbon_reference_g, carbon_weight, potential
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, Simulator
 from scheduler_svc.simulator.forecasts import FORECAST_HOURS, NoisyForecast, SeasonalNaiveForecast, episode_forecast
@@ -169,7 +169,7 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
             self.advisor.reset(self.context)
         self.episode = ep
         self._potential = potential(0.0)
-        return self._encode(self.sim.observe()), self._info()
+        return observation(self.sim.observe(), self.context, self.advisor), self._info()
 
     def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.sim is None:
@@ -185,13 +185,7 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         terminated = sim.done
         # after the last hour there is no hour to observe: show the last one, with no time left
         seen = sim.observe() if sim.hour < sim.config.hours else self._final_observation()
-        return self._encode(seen), float(reward), terminated, False, self._info()
-
-    def _encode(self, seen) -> np.ndarray:
-        features = encode(seen, self.context)
-        if self.advisor is None:
-            return features
-        return np.concatenate([features, self.advisor.advise(seen)])
+        return observation(seen, self.context, self.advisor), float(reward), terminated, False, self._info()
 
     def _final_observation(self):
         sim = self.sim

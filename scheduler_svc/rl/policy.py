@@ -26,13 +26,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cenas.carbon.accounting import PowerModel
 from cenas.errors import CenasError
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
-from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor
-from scheduler_svc.rl.features import N_FEATURES, encode
+from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor, observation as advised_observation
+from scheduler_svc.rl.features import N_FEATURES
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
 
@@ -105,14 +103,11 @@ class RLPolicy(AllocationPolicy):
             chosen = shipped_policy_path(context.power)
             if chosen != self.path:
                 self.path, self._model = chosen, None
-        advised = self.load().observation_space.shape == (N_ADVISED_FEATURES,)
-        self._advisor = Advisor() if advised else None
-        if self._advisor is not None:
+        self._advisor = None
+        if self.load().observation_space.shape == (N_ADVISED_FEATURES,):
+            self._advisor = Advisor()
             self._advisor.reset(context)
 
     def decide(self, observation: Observation) -> Allocation:
-        features = encode(observation, self.context)
-        if self._advisor is not None:
-            features = np.concatenate([features, self._advisor.advise(observation)])
-        action, _ = self.load().predict(features, deterministic=True)
+        action, _ = self.load().predict(advised_observation(observation, self.context, self._advisor), deterministic=True)
         return action_to_allocation(int(action), observation.gpus)
