@@ -114,6 +114,10 @@ def median_inf(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("inf")
 
 
+def geometric_mean(values: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(values)))) if values else float("inf")
+
+
 def fmt_g(value: float) -> str:
     return "never" if not np.isfinite(value) else f"{value:,.0f}"
 
@@ -175,6 +179,10 @@ def print_tables(args, grid: dict, label: str) -> None:
     for region, cells in blocks.items():
         row = "".join(f"{fmt_g(median_inf(cells[p]['g99'])) + ' ' + str(int(np.isfinite(cells[p]['g99']).sum())) + '/' + str(len(cells[p]['g99'])):>{width}s}" for p in policies)
         print(f"{region:12s}{row}")
+    print(f"[{args.accounting}, {label}] geometric mean g CO2 to reach {TARGET:.0%} of the max HV (steadier than the median on small grids: choosing between candidates; never if a run never reached it)")
+    print(head)
+    for region, cells in blocks.items():
+        print(f"{region:12s}" + "".join(f"{fmt_g(geometric_mean(cells[p]['g99'])):>{width}s}" for p in policies))
     print(f"[{args.accounting}, {label}] median final HV (fraction of the max)")
     print(head)
     for region, cells in blocks.items():
@@ -205,11 +213,12 @@ def load_reusable(args) -> dict:
     """The grids and latencies of the earlier reports `--reuse` names (later files win),
     refused unless each ran the same grid."""
     merged: dict = {"grid": {}, "decision_latency_ms": {}}
-    same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer")
+    same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer", "year")
+    before_year = {"year": 2023}  # reports written before --year existed ran 2023
     for path in args.reuse:
         with open(path) as handle:
             earlier = json.load(handle)
-        differ = [k for k in same if earlier["args"].get(k) != getattr(args, k)]
+        differ = [k for k in same if {**before_year, **earlier["args"]}.get(k) != getattr(args, k)]
         if differ:
             raise SystemExit(f"--reuse {path}: ran with other settings ({', '.join(differ)}); rerun it instead")
         for label, grid in earlier.get("grid", {}).items():
