@@ -29,6 +29,7 @@ from cenas.contracts import (
     EvaluationCompleted, Message, SampleCompleted, ScheduleDecision, SearchCancelled, SearchCreated, SearchProgress,
 )
 from cenas.errors import is_transient
+from cenas.retry import retry_transient
 from cenas.db.searches import Decision, Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, utcnow
 from cenas.pareto import hypervolume, non_dominated_mask
 from cenas.search.context import SearchContext, build_context
@@ -61,12 +62,20 @@ class OptimizerService:
         self.live: dict[str, LiveSearch] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
-    def restore(self) -> None:
-        """Rebuild every running search from the database (start-up, after a crash)."""
-        with Session(self.engine) as session:
-            running = session.exec(select(Search).where(Search.status == SearchStatus.RUNNING)).all()
-        for search in running:
-            self._attach(search)
+    def restore(self, wait_s: float = 0.0) -> None:
+        """Rebuild every running search from the database (start-up, after a crash).
+
+        ``wait_s``: how long to wait out a database outage; a service restarted into one
+        must not exit, or nobody would finish its searches.
+        """
+
+        def attach_running() -> None:
+            with Session(self.engine) as session:
+                running = session.exec(select(Search).where(Search.status == SearchStatus.RUNNING)).all()
+            for search in running:
+                self._attach(search)
+
+        retry_transient(attach_running, "restoring running searches", wait_s=wait_s)
 
     def _attach(self, search: Search) -> LiveSearch:
         ctx = build_context(search.id, search.spec, search.started_at)
@@ -355,7 +364,7 @@ def run(settings=None, should_stop=lambda: False) -> None:
 
     settings = settings or Settings()
     service = OptimizerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), make_celery(settings), Publisher(connection=connect_from(settings)), pool_gpus=settings.pool_gpus)
-    service.restore()
+    service.restore(wait_s=SERVICE_START_WAIT_S)  # an outage may begin after the engine's own wait
     consumer = Consumer(None, "optimizer", ["search.created", "search.cancelled", "schedule.decision.*", "sample.completed", "evaluation.completed"],
                         service.on_message, connection=connect_from(settings))
     mark_ready(settings, "optimizer_svc")

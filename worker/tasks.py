@@ -13,7 +13,6 @@ After `RETRY_FOR_S` the message is requeued for any worker (`Reject(requeue=True
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -21,31 +20,23 @@ from celery import Celery
 from celery.exceptions import Reject
 
 from cenas.errors import is_transient
+from cenas.retry import retry_transient
 from cenas.work import EVALUATE, SAMPLE
 from worker.handlers import WorkerRuntime
 
-log = logging.getLogger(__name__)
 #: how long a task retries a transient failure in place before requeueing its message
 RETRY_FOR_S = 120.0
 
 
 def run_retrying(work: Callable[[], None], what: str, *, retry_for_s: float = RETRY_FOR_S,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-    """Run `work`; on a transient error wait (0.5 s doubling to 5 s) and run it again."""
-    deadline = time.monotonic() + retry_for_s
-    delay = 0.5
-    while True:
-        try:
-            work()
-            return
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise Reject(f"{what}: dependency still unreachable ({exc})", requeue=True) from exc
-            log.warning("%s waits for a dependency: %s", what, str(exc).splitlines()[0])
-            sleep(delay)
-            delay = min(delay * 2, 5.0)
+    """Run `work`, retrying transient failures in place; requeue the message once they outlast `retry_for_s`."""
+    try:
+        retry_transient(work, what, wait_s=retry_for_s, sleep=sleep)
+    except Exception as exc:
+        if is_transient(exc):
+            raise Reject(f"{what}: dependency still unreachable ({exc})", requeue=True) from exc
+        raise
 
 
 def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlmodel import create_engine
 
+from cenas.retry import retry_transient
 from cenas.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -43,23 +40,8 @@ def make_engine(settings: Settings, *, create_tables: bool = True, wait_s: float
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True)
     if create_tables:
-        _retrying(lambda: migrate(engine), wait_s)
+        retry_transient(lambda: migrate(engine), "database migration", wait_s=wait_s)
     return engine
-
-
-def _retrying(work, wait_s: float) -> None:
-    from cenas.errors import is_transient
-
-    deadline, delay = time.monotonic() + wait_s, 0.5
-    while True:
-        try:
-            return work()
-        except Exception as exc:
-            if not is_transient(exc) or time.monotonic() + delay > deadline:
-                raise
-            log.warning("database unreachable, retrying in %.1fs: %s", delay, str(exc).splitlines()[0])
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 def alembic_config() -> Config:

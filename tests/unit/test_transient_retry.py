@@ -60,7 +60,7 @@ def test_a_service_engine_waits_for_an_unreachable_database(monkeypatch, tmp_pat
             raise OperationalError("SELECT 1", {}, ConnectionError("database is not accepting connections"))
 
     monkeypatch.setattr(engine_module, "migrate", migrate)
-    monkeypatch.setattr(engine_module.time, "sleep", lambda s: None)
+    monkeypatch.setattr("cenas.retry.time.sleep", lambda s: None)
     engine_module.make_engine(Settings(_env_file=None, data_dir=tmp_path), wait_s=60).dispose()
     assert len(calls) == 2
 
