@@ -124,7 +124,8 @@ class Scenario:
             what = FAULTS[name](self)
             injected.append(name)
             self.log.append(f"{at:6.1f}s {name}: {what}")
-        final = wait_until(lambda: (r := self._row()).status.finished and r, duration + 240, "the search to finish")
+        final = wait_until(lambda: self.stack.assert_alive() or ((r := self._row()).status.finished and r), duration + 240,
+                           "the search to finish")
         time.sleep(4 * self.sph + 2)  # late results of tasks running at the budget's end settle
         final = self._row()
         if poller:

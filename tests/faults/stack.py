@@ -43,6 +43,10 @@ def private_servers() -> Iterator[tuple[str, str]]:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
 
 
+class ServiceDied(AssertionError):
+    """A service of the stack exited on its own: waiting longer cannot help."""
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
@@ -102,6 +106,16 @@ class Stack:
         """Services that exited on their own: name -> exit code."""
         return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
 
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        """The end of the service's latest log, to say why it died."""
+        text = (self.log_dir / f"{name}.{self.starts[name]}.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def assert_alive(self) -> None:
+        """Raise ServiceDied, naming the service and quoting its log, if one exited on its own."""
+        if dead := self.dead():
+            raise ServiceDied("; ".join(f"{n} exited with {code}:\n{self.log_tail(n)}" for n, code in dead.items()))
+
     def gpu_pids(self) -> list[int]:
         """PIDs of this stack's GPU worker processes (children of its supervisor only)."""
         out = subprocess.run(["pgrep", "-P", str(self.procs["worker"].pid), "-f", "worker.gpu_process"],
@@ -110,10 +124,13 @@ class Stack:
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.3):
+    """Poll `predicate` until it returns something true; ServiceDied ends the wait at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             value = predicate()
+        except ServiceDied:
+            raise
         except Exception:  # noqa: BLE001 - not ready yet (a dependency may be down on purpose)
             value = None
         if value:
