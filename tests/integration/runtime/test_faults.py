@@ -18,6 +18,8 @@ from cenas.work import make_celery
 from tests.integration.runtime.conftest import running, wait_for
 
 pytestmark = pytest.mark.integration
+#: half a day at 3 s per trace hour: the kill lands in the first tasks, leaving ~30 s for redelivery
+HOURS, SPH = 12, 3
 
 
 def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, stack_settings, tmp_path):
@@ -26,8 +28,8 @@ def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, stack_se
     celery = make_celery(settings)
     with running(stack_env, tmp_path, "optimizer_svc", "scheduler_svc", "worker.pool_service", virtual_gpus=3) as procs:
         wait_for(lambda: len(celery.control.ping(timeout=1.0) or []) == 3, timeout=180, what="3 workers")
-        spec = {"name": "kill-9", "task": {"kind": "nb201"}, "gpus": 3, "budget": {"hours": 24},
-                "carbon": {"region": "US-CAL-CISO", "start": "2021-07-02T06:00:00Z", "seconds_per_hour": 3}, "policy": "vanilla"}
+        spec = {"name": "kill-9", "task": {"kind": "nb201"}, "gpus": 3, "budget": {"hours": HOURS},
+                "carbon": {"region": "US-CAL-CISO", "start": "2021-07-02T06:00:00Z", "seconds_per_hour": SPH}, "policy": "vanilla"}
         with Publisher(connection=connect_from(settings)) as publisher:
             search = submit_search(engine, publisher, spec)
 
@@ -50,7 +52,7 @@ def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, stack_se
                 row = session.get(Search, search.id)
                 return row if row.status.finished else None
 
-        final = wait_for(finished, timeout=24 * 3 + 180, what="the search to finish")
+        final = wait_for(finished, timeout=HOURS * SPH + 180, what="the search to finish")
         assert procs["worker"].poll() is None  # the supervisor restarted the killed process
     assert final.status == SearchStatus.SUCCEEDED, final.error
     with Session(engine) as session:
