@@ -29,9 +29,9 @@ from cenas.contracts import (
     EvaluationCompleted, Message, SampleCompleted, ScheduleDecision, SearchCancelled, SearchCreated, SearchProgress,
 )
 from cenas.errors import is_transient
-from cenas.retry import retry_transient
 from cenas.db.searches import Decision, Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, utcnow
 from cenas.pareto import hypervolume, non_dominated_mask
+from cenas.retry import retry_transient
 from cenas.search.context import SearchContext, build_context
 from optimizer_svc.dispatch import Dispatcher, EvaluateCommand, SampleCommand
 from optimizer_svc.lamoo import LaMOO, LaMOOConfig
