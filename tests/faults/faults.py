@@ -11,11 +11,10 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Callable
 
-import psycopg
 from kombu import Connection, Producer
 
 from cenas.bus import EXCHANGE
-from tests.faults.stack import PG_ADMIN, SERVICES, rabbitmqctl
+from tests.faults.stack import SERVICES, allow_connections, rabbitmqctl, refuse_connections
 
 if TYPE_CHECKING:
     from tests.faults.scenario import Scenario
@@ -66,14 +65,12 @@ def broker_drop(sc: Scenario) -> str:
 
 def db_outage(sc: Scenario) -> str:
     """The database refuses connections for DB_OUTAGE_S and every session is terminated."""
-    db = sc.database
-    with sc.outage(True), psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+    with sc.outage(True):
         try:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (db,))
+            refuse_connections(sc.database)
             time.sleep(DB_OUTAGE_S)
         finally:
-            admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+            allow_connections(sc.database)
         time.sleep(1.0)  # the window in which 503 is still acceptable ends after reconnection
     return f"database refused {DB_OUTAGE_S:.0f}s"
 

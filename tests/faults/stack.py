@@ -26,20 +26,42 @@ def rabbitmqctl(*args: str) -> None:
 
 
 @contextmanager
-def private_servers() -> Iterator[tuple[str, str]]:
-    """A private RabbitMQ virtual host and PostgreSQL database: (broker URL, database URL)."""
-    tag = uuid.uuid4().hex[:8]
-    vhost, db = f"cenas-faults-{tag}", f"cenas_faults_{tag}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+def private_database(prefix: str = "cenas_faults") -> Iterator[tuple[str, str]]:
+    """A private PostgreSQL database, dropped afterwards even if closed to connections: (name, URL)."""
+    db = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
     try:
-        yield f"amqp://guest:guest@{AMQP_HOST}/{vhost}", PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
+        yield db, PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def refuse_connections(db: str) -> None:
+    """Close the database to new connections and end every session on it (an outage)."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (db,))
+
+
+def allow_connections(db: str) -> None:
+    """End the outage `refuse_connections` began."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+
+
+@contextmanager
+def private_servers() -> Iterator[tuple[str, str]]:
+    """A private RabbitMQ virtual host and PostgreSQL database: (broker URL, database URL)."""
+    vhost = f"cenas-faults-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        with private_database() as (_, database_url):
+            yield f"amqp://guest:guest@{AMQP_HOST}/{vhost}", database_url
+    finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
 
 

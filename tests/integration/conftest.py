@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -80,3 +81,24 @@ def pg_engine(database_url, tmp_path):
 def region() -> str:
     """A unique region name per test so rows from other tests don't interfere."""
     return f"IT-{uuid.uuid4().hex[:8]}"
+
+
+def running_search(engine, policy: str):
+    """A stored search marked running since five minutes ago (as the optimizer would leave it)."""
+    from sqlmodel import Session
+
+    from cenas.db.searches import Search, SearchStatus, create_search
+    from cenas.spec import SearchSpec
+
+    spec = SearchSpec.model_validate({
+        "name": f"sched-{policy}", "task": {"kind": "nb201"}, "gpus": 8, "budget": {"hours": 10},
+        "carbon": {"region": "DE", "start": "2022-05-01T00:00:00Z", "seconds_per_hour": 3600}, "policy": policy,
+    }).model_dump(mode="json")
+    search = create_search(engine, spec=spec)
+    with Session(engine) as session:
+        row = session.get(Search, search.id)
+        row.status, row.started_at = SearchStatus.RUNNING, datetime.now(timezone.utc) - timedelta(minutes=5)
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return row

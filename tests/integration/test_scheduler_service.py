@@ -4,34 +4,18 @@ published and persisted, with a stated fallback when the policy cannot be loaded
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import Session, select
 
 from cenas.bus import Consumer, Publisher
-from cenas.db.searches import Decision, Search, SearchStatus, create_search
-from cenas.spec import SearchSpec
+from cenas.db.searches import Decision
 from scheduler_svc.rl.policy import RLPolicy
 from scheduler_svc.service import SchedulerService
 from scheduler_svc.simulator import policies
+from tests.integration.conftest import running_search
 
 pytestmark = pytest.mark.integration
-
-
-def running_search(engine, policy: str) -> Search:
-    spec = SearchSpec.model_validate({
-        "name": f"sched-{policy}", "task": {"kind": "nb201"}, "gpus": 8, "budget": {"hours": 10},
-        "carbon": {"region": "DE", "start": "2022-05-01T00:00:00Z", "seconds_per_hour": 3600}, "policy": policy,
-    }).model_dump(mode="json")
-    search = create_search(engine, spec=spec)
-    with Session(engine) as session:
-        row = session.get(Search, search.id)
-        row.status, row.started_at = SearchStatus.RUNNING, datetime.now(timezone.utc) - timedelta(minutes=5)
-        session.add(row)
-        session.commit()
-        session.refresh(row)
-    return row
 
 
 @pytest.fixture
