@@ -31,6 +31,7 @@ from cenas.errors import CenasError
 from cenas.search.context import SearchContext, build_context
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig
+from scheduler_svc.simulator.forecasts import Forecast, decision_forecast
 import scheduler_svc.rl  # noqa: F401  (registers rl, mpc and oracle)
 from scheduler_svc.simulator.policies import AllocationPolicy, HeuristicPolicy, make_policy
 
@@ -47,12 +48,11 @@ class SchedulerService:
         self.publisher = publisher
         self._policies: dict[str, tuple[AllocationPolicy, str | None]] = {}
         self._contexts: dict[str, SearchContext] = {}
-        self._last_hv: dict[str, float] = {}
 
     def _policy(self, ctx: SearchContext) -> tuple[AllocationPolicy, str | None]:
         if ctx.search_id not in self._policies:
             episode = EpisodeContext(ctx.spec.gpus, math.ceil(ctx.spec.budget.hours or 24 * 365), ctx.spec.budget.carbon_g,
-                                     ctx.problem.max_hypervolume, ctx.spec.optimizer.seed)
+                                     ctx.problem.max_hypervolume, ctx.spec.optimizer.seed, ctx.power)
             fallback = None
             try:
                 policy = make_policy(ctx.spec.policy)
@@ -102,16 +102,25 @@ class SchedulerService:
         first = ctx.first_index + interval
         history = ctx.trace.values[max(0, first - HISTORY_HOURS + 1) : first + 1]
         max_hv = ctx.problem.max_hypervolume
-        previous = self._last_hv.get(search.id, 0.0)
-        self._last_hv[search.id] = search.hypervolume
         queued, carried = self._queue_state(search.id)
+        forecast = self._forecast(ctx, interval)
         return Observation(
             hour=interval, hours_total=math.ceil(ctx.spec.budget.hours or interval + 1), gpus=ctx.spec.gpus,
-            intensity=ctx.intensity(interval), intensity_history=np.asarray(history), forecast=self._forecast(ctx, interval),
-            hypervolume_fraction=search.hypervolume / max_hv, hypervolume_gain=(search.hypervolume - previous) / max_hv,
+            intensity=ctx.intensity(interval), intensity_history=np.asarray(history),
+            forecast=None if forecast is None else forecast.mean, forecast_std=None if forecast is None else forecast.std,
+            hypervolume_fraction=search.hypervolume / max_hv,
+            hypervolume_gain=(search.hypervolume / max_hv) - self._previous_fraction(search.id, interval),
             evaluations=search.evaluations, queued=queued, carried=carried, carbon_g=search.carbon_g, energy_kwh=search.energy_kwh,
             carbon_cap_g=ctx.spec.budget.carbon_g,
         )
+
+    def _previous_fraction(self, search_id: str, interval: int) -> float:
+        """The hypervolume fraction the previous interval's decision saw (0 before the first):
+        the simulator's `hypervolume_gain` is the gain over the last interval, and reading it
+        from the stored decision keeps it right across a restart of this service."""
+        with Session(self.engine) as session:
+            previous = session.exec(select(Decision.inputs).where(Decision.search_id == search_id, Decision.interval == interval - 1)).first()
+        return float((previous or {}).get("hypervolume_fraction") or 0.0)
 
     def _queue_state(self, search_id: str) -> tuple[int, int]:
         """(queued, carried) as the simulator's observation has them, from the database: the
@@ -125,14 +134,15 @@ class SchedulerService:
         waiting = screened - {int(key) for key, _ in sent}
         return min(len(waiting), QUEUE_CAPACITY), sum(1 for _, done in sent if not done)
 
-    def _forecast(self, ctx: SearchContext, interval: int) -> np.ndarray | None:
+    def _forecast(self, ctx: SearchContext, interval: int) -> Forecast | None:
         """The region's forecast as of the search's trace hour (the forecaster issues one at
-        every running replay search's hour), or None when there is no fresh one."""
+        every running replay search's hour) for the hours after it, as the simulator's
+        sources give it (`decision_forecast`), or None when there is no fresh one."""
         now = ctx.trace.start + timedelta(hours=ctx.first_index + interval)
         record = forecast_as_of(self.engine, region=ctx.spec.carbon.region, instant=now, max_age=FORECAST_MAX_AGE)
         if record is None or not record.points:
             return None
-        return np.array([p["intensity"] for p in record.points])
+        return decision_forecast(record.points, now)
 
     def _decide(self, ctx: SearchContext, search: Search, interval: int) -> None:
         policy, fallback = self._policy(ctx)

@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-from cenas.carbon.accounting import ACCOUNTING_PRESETS
 from scheduler_svc.rl.objective import carbon_reference_g, potential
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
 
@@ -39,7 +38,7 @@ N_FEATURES = len(FEATURES)
 
 def encode(obs: Observation, context: EpisodeContext) -> np.ndarray:
     """A `N_FEATURES` float32 vector in [0, 4]."""
-    power = context.power or ACCOUNTING_PRESETS["full"]
+    power = context.power
     ref = float(np.mean(obs.intensity_history)) if len(obs.intensity_history) else obs.intensity
     ref = max(ref, 1e-6)
     left = obs.remaining_hours

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cenas.carbon.accounting import ACCOUNTING_PRESETS
 from scheduler_svc.rl.objective import CARBON_PRICE, GAP_FLOOR, POLISH_WEIGHT, TARGET_FRACTION, ProgressModel, carbon_reference_g
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
@@ -82,7 +81,7 @@ class PlannerPolicy(AllocationPolicy):
 
     def plan(self, obs: Observation) -> np.ndarray:
         """Units (evaluating GPUs) per remaining hour, index 0 = now."""
-        power = self.context.power or ACCOUNTING_PRESETS["full"]
+        power = self.context.power
         gpus, left = obs.gpus, obs.remaining_hours
         intensity = planned_intensities(obs, left)
         if self._price_per_g is None:  # fixed for the episode, at the expected intensity level
@@ -131,7 +130,7 @@ class PlannerPolicy(AllocationPolicy):
         plan = self.plan(observation)
         self.last_plan = plan
         gpus = observation.gpus
-        power = self.context.power or ACCOUNTING_PRESETS["full"]
+        power = self.context.power
         units = int(plan[0]) if len(plan) else 0
         if power.sampling_w == 0:  # free sampling: every GPU not evaluating samples
             evaluation = min(units, gpus)

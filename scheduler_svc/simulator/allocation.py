@@ -36,8 +36,9 @@ class EpisodeContext:
     carbon_cap_g: float | None
     max_hypervolume: float
     seed: int
-    #: the accounting the episode is charged with (None: unknown, assume `full`)
-    power: PowerModel | None = None
+    #: the accounting the episode is charged with: policies pick their regime from it
+    #: (required, so that no caller can silently run a `paper` search as `full`)
+    power: PowerModel
 
 
 @dataclass(frozen=True)

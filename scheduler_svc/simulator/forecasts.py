@@ -20,8 +20,9 @@ Sources are pure: same arguments (and seed) give the same forecast.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -101,6 +102,42 @@ class SeasonalNaiveForecast:
         return Forecast(mean, np.full(available, spread))
 
 
+#: p90 - p10 of a normal distribution, in standard deviations (2 x 1.2816): how the
+#: forecaster's quantile band becomes the `std` the simulator's sources give
+P10_P90_WIDTH_SIGMAS = 2.5631031310892007
+
+
+def decision_forecast(points: Sequence[Mapping[str, object]], decision_hour: datetime,
+                      horizon: int = FORECAST_HOURS) -> Forecast | None:
+    """What a decision taken at the start of `decision_hour` sees of an issued forecast.
+
+    The one definition for the simulator and the services: a decision at hour `h` gets
+    the predictions for hours `h+1 .. h+horizon` (the current hour is observed, not
+    forecast), whatever hour the forecast was issued at; `std` comes from the p10/p90
+    band (zeros where a point has none). `points` are the forecaster's
+    (`ForecastPoint` dumps: `time`, `intensity`, `p10`, `p90`); None when none is ahead.
+    """
+    first = decision_hour.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    ahead = []
+    for point in points:
+        when = point["time"]
+        when = datetime.fromisoformat(str(when).replace("Z", "+00:00")) if not isinstance(when, datetime) else when
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        if when >= first:
+            ahead.append((when, point))
+    ahead.sort(key=lambda item: item[0])
+    ahead = ahead[:horizon]
+    if not ahead:
+        return None
+    mean = np.array([float(p["intensity"]) for _, p in ahead])  # type: ignore[arg-type]
+    std = np.array([
+        (float(p["p90"]) - float(p["p10"])) / P10_P90_WIDTH_SIGMAS  # type: ignore[arg-type]
+        if p.get("p10") is not None and p.get("p90") is not None else 0.0
+        for _, p in ahead
+    ])
+    return Forecast(mean, np.maximum(std, 0.0))
+
+
 FORECAST_SOURCES: dict[str, Callable[[int], ForecastSource]] = {
     "true": lambda seed: TrueForecast(),
     "noisy": lambda seed: NoisyForecast(seed=seed),
@@ -138,6 +175,7 @@ __all__ = [
     "NoisyForecast",
     "SeasonalNaiveForecast",
     "TrueForecast",
+    "decision_forecast",
     "episode_forecast",
     "make_forecast_source",
 ]

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from cenas.carbon.accounting import ACCOUNTING_PRESETS
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import UnknownPolicyError, make_policy
 
@@ -13,7 +14,7 @@ def observe(intensity: float, history: list[float], gpus: int = 8) -> Observatio
     )
 
 
-CONTEXT = EpisodeContext(gpus=8, hours=10, carbon_cap_g=None, max_hypervolume=1.0, seed=0)
+CONTEXT = EpisodeContext(gpus=8, hours=10, carbon_cap_g=None, max_hypervolume=1.0, seed=0, power=ACCOUNTING_PRESETS["full"])
 
 
 def test_heuristic_threshold_rule():
