@@ -90,7 +90,9 @@ class SearchCancelled(Message):
 class ScheduleDecision(Message):
     """``schedule.decision.<search>``: GPUs per role for one interval of one search.
 
-    ``fallback`` says why the heuristic stood in for the search's policy, when it did.
+    ``fallback`` says why the heuristic stood in for the search's policy, when it did;
+    ``stale`` that a live search's provider was not answering and the decision used the
+    last good reading and the forecast.
     """
 
     routing_prefix: ClassVar[str] = "schedule.decision"
@@ -106,6 +108,7 @@ class ScheduleDecision(Message):
     intensity: float = Field(ge=0)
     forecast: list[float] = Field(default_factory=list)
     inputs: dict[str, float | int | None] = Field(default_factory=dict)
+    stale: bool = False
 
     @property
     def routing_key(self) -> str:

@@ -50,6 +50,11 @@ class ProviderResponseError(ProviderError, ValueError):
     """The provider answered 200 with a body we cannot read (not JSON, missing fields)."""
 
 
+class ProviderRequestError(ProviderResponseError):
+    """The provider refused the request itself (HTTP 4xx other than 401/403/429): an
+    unknown zone or region, a parameter it does not take."""
+
+
 class SpecFileError(CenasError, ValueError):
     """A spec file that cannot be read: missing, not JSON/YAML, or not a mapping."""
 

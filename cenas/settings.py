@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     forecaster_interval_hours: float = Field(default=1.0, gt=0, description="Publish every this many clock hours.")
     forecaster_model_dir: Path | None = Field(default=None, description="Directory of <region>/model.json models; unset: the shipped ones.")
 
+    # live searches (carbon.signal electricitymaps / watttime): wall clock, observed signal
+    live_interval_s: float = Field(default=3600.0, ge=1, le=86400, description=(
+        "Decision interval of a live search whose spec sets no carbon.interval_s: an hour, the step of Electricity "
+        "Maps' signal and of every trace the policies were trained on."))
+    live_poll_s: float = Field(default=300.0, ge=0.1, description=(
+        "How often the forecaster reads a live zone's intensity (WattTime's MOER moves every 5 minutes); at most a "
+        "quarter of the zone's shortest decision interval."))
+    live_fallback_intervals: int = Field(default=3, ge=1, description=(
+        "Decision intervals without a good reading after which a live search's scheduler stops trusting the last "
+        "value and uses the safe policy (one GPU evaluates, the rest sample)."))
+    live_probe_timeout_s: float = Field(default=5.0, gt=0, description=(
+        "How long the gateway waits for the provider when it checks a live spec's zone and credentials at submit."))
+
     # the torch task (real training on the workers)
     cifar10_dir: Path | None = Field(default=None, description="Directory of the CIFAR-10 python batches (data_batch_1..5, test_batch); never downloaded.")
     torch_dir: Path | None = Field(default=None, description="Checkpoints of torch searches (supernets, from-scratch runs); unset: data_dir/torch.")

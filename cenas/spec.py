@@ -114,16 +114,34 @@ class TracePoint(Strict):
 
 
 class CarbonSpec(Strict):
+    """Replay (`signal: replay`) runs a trace on an accelerated clock; a live signal
+    (`electricitymaps`, `watttime`) runs on the wall clock against the provider's zone
+    `region`, deciding every `interval_s` seconds (unset: the deployment's
+    `CENAS_LIVE_INTERVAL_S`, filled in when the search is accepted)."""
+
     region: Annotated[str, Field(min_length=1, max_length=64)] = "US-CAL-CISO"
     signal: Literal["replay", "electricitymaps", "watttime"] = "replay"
     start: datetime | None = None
     seconds_per_hour: Annotated[float, Field(gt=0, le=3600)] = 3600.0
     trace: Annotated[list[TracePoint], Field(max_length=24 * 366 * 3)] | None = None
+    interval_s: Annotated[float, Field(ge=1, le=24 * 3600)] | None = None
+    forecast: Literal["model", "provider"] = "model"
 
     @field_validator("start")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return as_utc(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _live_runs_now(self) -> CarbonSpec:
+        if self.signal == "replay":
+            if self.interval_s is not None or self.forecast != "model":
+                raise ValueError("carbon.interval_s and carbon.forecast apply to live signals (electricitymaps, watttime), not to replay")
+            return self
+        if self.start is not None or self.trace is not None or self.seconds_per_hour != 3600:
+            raise ValueError("carbon.start, carbon.trace and carbon.seconds_per_hour apply to replay only: "
+                             "a live search runs on the wall clock, from now")
+        return self
 
     @model_validator(mode="after")
     def _replay_needs_a_trace(self) -> CarbonSpec:

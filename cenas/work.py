@@ -19,8 +19,8 @@ from cenas.settings import Settings
 
 SAMPLING_QUEUE = "sampling"
 EVALUATION_QUEUE = "evaluation"
-EVALUATE = "cenas.evaluate"  # args: search_id, code
-SAMPLE = "cenas.sample"  # args: search_id, batch_id, codes
+EVALUATE = "cenas.evaluate"  # args: search_id, code, attempt
+SAMPLE = "cenas.sample"  # args: search_id, batch_id, codes, attempt
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -19,6 +19,8 @@ def main() -> int:
     from cenas.readiness import mark_ready
     from cenas.settings import Settings
     from forecaster_svc import bootstrap
+    from cenas.carbon.providers import live_provider
+    from forecaster_svc.live import LiveSignalService
     from forecaster_svc.service import ForecastService
 
     try:
@@ -42,6 +44,11 @@ def main() -> int:
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, load_model=load_model, search_instants=lambda: running_replay_instants(engine),
         )
+        live = LiveSignalService(
+            engine=engine, provider=lambda name: live_provider(settings, name), model=_cached(load_model),
+            deliver=_deliverer(Publisher(connection=connect_from(settings)), lambda m: save_forecast(engine, forecast=m)),
+            poll_s=settings.live_poll_s,
+        )
     except (CenasError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -52,10 +59,38 @@ def main() -> int:
     mark_ready(settings, "forecaster_svc")
     searches = threading.Thread(target=for_searches.run_searches, args=(stop,), name="search-forecasts", daemon=True)
     searches.start()
+    # live searches' zones: polled on the wall clock, every reading stored
+    polling = threading.Thread(target=live.run, args=(stop,), name="live-signals", daemon=True)
+    polling.start()
     service.run(stop)
     searches.join(timeout=5)
+    polling.join(timeout=5)
     provider.close()
     return 0
+
+
+def _cached(load):
+    models: dict = {}
+
+    def model(zone: str):
+        if zone not in models:
+            models[zone] = load(zone)
+        return models[zone]
+
+    return model
+
+
+def _deliverer(publisher, save):
+    log = logging.getLogger("forecaster_svc.live")
+
+    def deliver(message) -> None:
+        try:
+            publisher.publish(message)
+            save(message)
+        except Exception:
+            log.exception("delivering the live forecast for %s failed", message.region)
+
+    return deliver
 
 
 if __name__ == "__main__":

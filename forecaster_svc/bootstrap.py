@@ -9,9 +9,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from cenas.carbon.providers import ElectricityMapsProvider, ReplayProvider, WattTimeProvider
+from cenas.carbon.providers import ReplayProvider, live_provider
 from cenas.carbon.providers.base import CarbonSignalProvider
 from cenas.clock import Clock, ReplayClock, WallClock
 from cenas.settings import Settings
@@ -24,11 +22,6 @@ from forecaster_svc.training import shipped_dir
 log = logging.getLogger(__name__)
 
 
-def _reveal(secret: SecretStr | None) -> str | None:
-    """The plain value, only at the point where it is sent to the provider."""
-    return secret.get_secret_value() if secret is not None else None
-
-
 def build_clock(settings: Settings) -> Clock:
     if settings.carbon_signal == "replay":
         return ReplayClock(settings.replay_start, settings.replay_seconds_per_hour)
@@ -36,11 +29,9 @@ def build_clock(settings: Settings) -> Clock:
 
 
 def build_provider(settings: Settings, clock: Clock) -> CarbonSignalProvider:
-    if settings.carbon_signal == "electricitymaps":
-        return ElectricityMapsProvider(_reveal(settings.electricitymaps_token), base_url=settings.electricitymaps_url)
-    if settings.carbon_signal == "watttime":
-        return WattTimeProvider(settings.watttime_username, _reveal(settings.watttime_password), base_url=settings.watttime_url)
-    return ReplayProvider(clock)
+    if settings.carbon_signal == "replay":
+        return ReplayProvider(clock)
+    return live_provider(settings, settings.carbon_signal)
 
 
 def load_models(regions: list[str], model_dir: Path | None = None) -> dict[str, Forecaster]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from cenas.db.searches import Decision, Evaluation, Search, SearchStatus
+from cenas.db.searches import Decision, Evaluation, IdleEnergy, Search, SearchStatus, WorkSegment
 
 T = TypeVar("T")
 
@@ -69,7 +69,10 @@ class SearchOut(BaseModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+    settled_at: UtcDatetime | None = Field(default=None, description="when the totals became final: every task of the finished "
+                                           "search stopped and its GPU time is charged")
     error: str | None
+    warnings: list[str] = Field(default_factory=list, description="what to know about the outcome, e.g. that no evaluation finished")
     progress: Progress
     allocation: Allocation
 
@@ -77,7 +80,7 @@ class SearchOut(BaseModel):
     def of(cls, s: Search) -> SearchOut:
         return cls(
             id=s.id, name=s.name, status=s.status, spec=s.spec, created_at=s.created_at, started_at=s.started_at,
-            finished_at=s.finished_at, error=s.error,
+            finished_at=s.finished_at, settled_at=s.settled_at, error=s.error, warnings=list(s.warnings or []),
             progress=Progress(elapsed_hours=s.elapsed_hours, evaluations=s.evaluations, samples=s.samples,
                               hypervolume=s.hypervolume, carbon_g=s.carbon_g, energy_kwh=s.energy_kwh),
             allocation=Allocation(evaluation=s.gpus_evaluation, sampling=s.gpus_sampling, idle=s.gpus_idle),
@@ -135,6 +138,39 @@ class EvaluationOut(BaseModel):
         return cls.model_validate(e, from_attributes=True)
 
 
+class LedgerRowOut(BaseModel):
+    """One charge of the search's GPU-time ledger: a work segment of a task attempt, or the
+    unused GPU time of one interval (`state` idle). The search's totals are their sums."""
+
+    model_config = _example(state="evaluation", key=1234, attempt=0, outcome="finished", worker="gpu0@host", start_hours=2.5,
+                            end_hours=4.1, started_at="2026-01-01T12:00:03Z", ended_at="2026-01-01T12:00:05Z",
+                            gpu_seconds=5760.0, energy_kwh=0.4, energy_source="model", carbon_g=158.0)
+    state: Literal["evaluation", "sampling", "idle"]
+    key: int = Field(description="architecture code (evaluation), batch id (sampling) or interval (idle)")
+    attempt: int | None = Field(description="the task attempt; a preempted run resumes in a later one (null for idle)")
+    outcome: str = Field(description="finished, preempted, cut (stopped by the search's end) or unused (idle)")
+    worker: str
+    start_hours: float | None = Field(description="search hours since the search started (trace hours in replay)")
+    end_hours: float | None
+    started_at: UtcDatetime | None
+    ended_at: UtcDatetime | None
+    gpu_seconds: float
+    energy_kwh: float
+    energy_source: str
+    carbon_g: float
+
+    @classmethod
+    def of(cls, row: WorkSegment | IdleEnergy) -> LedgerRowOut:
+        if isinstance(row, IdleEnergy):
+            return cls(state="idle", key=row.interval, attempt=None, outcome="unused", worker=row.worker, start_hours=row.start_hours,
+                       end_hours=row.end_hours, started_at=None, ended_at=None, gpu_seconds=row.gpu_seconds,
+                       energy_kwh=row.energy_kwh, energy_source=row.energy_source, carbon_g=row.carbon_g)
+        return cls(state="evaluation" if row.kind == "evaluate" else "sampling", key=row.key, attempt=row.attempt, outcome=row.outcome,
+                   worker=row.worker, start_hours=row.start_hours, end_hours=row.end_hours, started_at=row.started_at,
+                   ended_at=row.ended_at, gpu_seconds=row.gpu_seconds, energy_kwh=row.energy_kwh, energy_source=row.energy_source,
+                   carbon_g=row.carbon_g)
+
+
 class DecisionOut(BaseModel):
     model_config = _example(interval=3, valid_from="2021-07-02T09:00:00Z", gpus_evaluation=7, gpus_sampling=1, gpus_idle=0,
                             policy="heuristic", fallback=None, intensity=212.5, forecast=[210.0, 205.1, 230.4])
@@ -146,11 +182,50 @@ class DecisionOut(BaseModel):
     policy: str
     fallback: str | None
     intensity: float = Field(description="gCO2eq/kWh when the decision was taken")
-    forecast: list[float] = Field(description="the hourly forecast the decision used, gCO2eq/kWh")
+    forecast: list[float] = Field(description="the forecast the decision used, one value per decision interval ahead, gCO2eq/kWh")
+    stale: bool = Field(default=False, description="live: the provider was not answering; decided on the last good reading")
 
     @classmethod
     def of(cls, d: Decision) -> DecisionOut:
         return cls.model_validate(d, from_attributes=True)
+
+
+class ReadingOut(BaseModel):
+    """One observed intensity: in force from `fetched_at` until the next reading."""
+
+    fetched_at: UtcDatetime
+    period_start: UtcDatetime = Field(description="the provider's timestamp for the value")
+    intensity: float = Field(description="gCO2eq/kWh, as accounted")
+    raw_value: float = Field(description="the value as the provider sent it, in raw_unit")
+    raw_unit: str
+    estimated: bool
+
+
+class SourceOut(BaseModel):
+    state: Literal["ok", "stale", "failed", "unpolled"]
+    error: str | None = None
+    last_ok_at: UtcDatetime | None = None
+    last_attempt_at: UtcDatetime | None = None
+    age_s: float | None = Field(default=None, description="seconds since the last good reading")
+
+
+class SignalOut(BaseModel):
+    """The carbon signal a search is accounted and scheduled on."""
+
+    model_config = _example(provider="watttime", zone="US-CAL-CISO", signal_type="marginal", interval_s=3600.0, forecast="model",
+                            source={"state": "ok", "age_s": 42.0}, total=1, limit=100, offset=0,
+                            readings=[{"fetched_at": "2026-12-03T12:00:04Z", "period_start": "2026-12-03T12:00:00Z",
+                                       "intensity": 412.3, "raw_value": 909.0, "raw_unit": "lbs_co2_per_mwh", "estimated": False}])
+    provider: str = Field(description="replay, electricitymaps or watttime")
+    zone: str
+    signal_type: str = Field(description="average (Electricity Maps, replayed traces) or marginal (WattTime)")
+    interval_s: float = Field(description="decision interval in wall seconds (replay: one trace hour)")
+    forecast: str = Field(description="model (the shipped forecaster) or provider (the provider's own forecast)")
+    source: SourceOut | None = Field(description="live: the provider's state for this zone")
+    readings: list[ReadingOut] = Field(description="live: the readings over the search, oldest first (paged); replay: empty")
+    total: int
+    limit: int
+    offset: int
 
 
 class ForecastPointOut(BaseModel):

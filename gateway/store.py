@@ -11,7 +11,8 @@ from typing import TypeVar
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, SQLModel, select
 
-from cenas.db.searches import Decision, Evaluation, Search, SearchStatus, utcnow
+from cenas.db.readings import SIGNAL_TYPES, readings, source, staleness_s
+from cenas.db.searches import Decision, Evaluation, IdleEnergy, Search, SearchStatus, WorkSegment, utcnow
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -50,6 +51,15 @@ def evaluations_page(engine: Engine, *, search_id: str, limit: int, offset: int)
     return page_of(engine, Evaluation, search_id=search_id, order_by=Evaluation.id, limit=limit, offset=offset)
 
 
+def ledger_page(engine: Engine, *, search_id: str, limit: int, offset: int) -> tuple[list[WorkSegment | IdleEnergy], int]:
+    """Work segments (in the order they were recorded), then idle intervals."""
+    segments, n_segments = page_of(engine, WorkSegment, search_id=search_id, order_by=WorkSegment.id, limit=limit, offset=offset)
+    rest = limit - len(segments)
+    idle_offset = max(0, offset - n_segments)
+    idle, n_idle = page_of(engine, IdleEnergy, search_id=search_id, order_by=IdleEnergy.interval, limit=max(rest, 1), offset=idle_offset)
+    return [*segments, *(idle[:rest] if rest > 0 else [])], n_segments + n_idle
+
+
 def decisions_page(engine: Engine, *, search_id: str, limit: int, offset: int) -> tuple[list[Decision], int]:
     return page_of(engine, Decision, search_id=search_id, order_by=Decision.interval, limit=limit, offset=offset)
 
@@ -81,3 +91,26 @@ def totals(engine: Engine) -> dict:
         "evaluations": int(evaluations), "decisions": int(decisions),
         "energy_kwh": float(energy), "carbon_g": float(carbon),
     }
+
+
+def signal_view(engine: Engine, *, search: Search, limit: int, offset: int) -> dict:
+    """What SignalOut holds: the search's provider, zone and signal type, its source's
+    state and the readings in force over it (live), oldest first, paged."""
+    carbon = search.spec.get("carbon") or {}
+    provider, zone = carbon.get("signal", "replay"), carbon.get("region", "")
+    view = {"provider": provider, "zone": zone, "signal_type": SIGNAL_TYPES.get(provider, "average"),
+            "interval_s": float(carbon.get("interval_s") or carbon.get("seconds_per_hour") or 3600.0),
+            "forecast": carbon.get("forecast") or "model", "source": None, "readings": [], "total": 0, "limit": limit, "offset": offset}
+    if provider == "replay":
+        return view
+    src = source(engine, provider, zone)
+    view["source"] = ({"state": "unpolled"} if src is None else
+                      {"state": src.state, "error": src.error, "last_ok_at": src.last_ok_at, "last_attempt_at": src.last_attempt_at,
+                       "age_s": staleness_s(src)})
+    if search.started_at is None:
+        return view
+    rows = readings(engine, provider, zone, search.started_at, search.finished_at)
+    view["total"] = len(rows)
+    view["readings"] = [{"fetched_at": r.fetched_at, "period_start": r.period_start, "intensity": r.value, "raw_value": r.raw_value,
+                         "raw_unit": r.raw_unit, "estimated": r.estimated} for r in rows[offset:offset + limit]]
+    return view

@@ -8,6 +8,14 @@ one is fresh), runs the search's policy, persists the decision and publishes
 interval) row is unique and a decision that exists is only re-published. When the policy
 cannot be loaded the heuristic decides and the decision says why (`fallback`); without a
 fresh forecast the policies plan with persistence (the decision's `forecast` is empty).
+
+Live searches decide every `carbon.interval_s` of wall time on the signal the forecaster
+observed and the zone's newest live forecast. A decision taken while the source's last
+poll failed, or no good reading came for a whole interval, is marked `stale` (it is made
+on the last good value and the forecast); once `live_fallback_intervals` intervals pass
+without a good reading, the safe policy decides instead (one GPU evaluates the best
+queued candidate, the others sample: progress goes on without betting on a signal
+nobody sees), and the decision's `fallback` says so. A good reading ends both.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from cenas.bus import Publisher
 from cenas.clock import utcnow
 from cenas.contracts import ScheduleDecision
 from cenas.db.forecasts import forecast_as_of
+from cenas.db.readings import source, staleness_s, with_observed_signal
 from cenas.db.searches import Decision, Dispatch, SampleBatch, Search, SearchStatus
 from cenas.errors import CenasError
 from cenas.search.context import SearchContext, build_context
-from scheduler_svc.simulator.allocation import EpisodeContext, Observation
+from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig
 from scheduler_svc.simulator.forecasts import Forecast, decision_forecast
 import scheduler_svc.rl  # noqa: F401  (registers rl, mpc and oracle)
@@ -42,16 +51,23 @@ QUEUE_CAPACITY = SimulationConfig().queue_capacity
 FORECAST_MAX_AGE = timedelta(hours=2)
 
 
+def safe_allocation(gpus: int) -> Allocation:
+    """What a live search does while its carbon signal is unknown: one GPU evaluates, the rest sample."""
+    evaluation = min(1, gpus)
+    return Allocation(evaluation=evaluation, sampling=gpus - evaluation, idle=0)
+
+
 class SchedulerService:
-    def __init__(self, engine: Engine, publisher: Publisher) -> None:
+    def __init__(self, engine: Engine, publisher: Publisher, *, fallback_after_intervals: int = 3) -> None:
         self.engine = engine
         self.publisher = publisher
+        self.fallback_after_intervals = fallback_after_intervals
         self._policies: dict[str, tuple[AllocationPolicy, str | None]] = {}
         self._contexts: dict[str, SearchContext] = {}
 
     def _policy(self, ctx: SearchContext) -> tuple[AllocationPolicy, str | None]:
         if ctx.search_id not in self._policies:
-            episode = EpisodeContext(ctx.spec.gpus, math.ceil(ctx.spec.budget.hours or 24 * 365), ctx.spec.budget.carbon_g,
+            episode = EpisodeContext(ctx.spec.gpus, self._intervals_total(ctx, 0), ctx.spec.budget.carbon_g,
                                      ctx.problem.max_hypervolume, ctx.spec.optimizer.seed, ctx.power)
             fallback = None
             try:
@@ -82,8 +98,8 @@ class SchedulerService:
             if ctx is None:
                 ctx = self._contexts[search.id] = build_context(search.id, search.spec, search.started_at)
             assert ctx.clock is not None
-            interval = int(ctx.clock.hours(began))
-            if ctx.spec.budget.hours is not None and interval >= ctx.spec.budget.hours:
+            interval = int(ctx.clock.hours(began) / ctx.interval_hours + 1e-9)
+            if ctx.spec.budget.hours is not None and interval * ctx.interval_hours >= ctx.spec.budget.hours - 1e-9:
                 continue
             if self._decided(search.id, interval):
                 continue
@@ -98,15 +114,22 @@ class SchedulerService:
         with Session(self.engine) as session:
             return session.exec(select(Decision.id).where(Decision.search_id == search_id, Decision.interval == interval)).first() is not None
 
+    @staticmethod
+    def _intervals_total(ctx: SearchContext, interval: int) -> int:
+        """The budget in decision intervals (the policies' episode length)."""
+        if ctx.spec.budget.hours is None:
+            return math.ceil(24 * 365 / ctx.interval_hours) if interval == 0 else interval + 1
+        return math.ceil(ctx.spec.budget.hours / ctx.interval_hours - 1e-9)
+
     def observe(self, ctx: SearchContext, search: Search, interval: int) -> Observation:
-        first = ctx.first_index + interval
-        history = ctx.trace.values[max(0, first - HISTORY_HOURS + 1) : first + 1]
+        hour = interval * ctx.interval_hours
+        history = ctx.signal.trailing(hour, HISTORY_HOURS, ctx.interval_hours)
         max_hv = ctx.problem.max_hypervolume
         queued, carried = self._queue_state(search.id)
         forecast = self._forecast(ctx, interval)
         return Observation(
-            hour=interval, hours_total=math.ceil(ctx.spec.budget.hours or interval + 1), gpus=ctx.spec.gpus,
-            intensity=ctx.intensity(interval), intensity_history=np.asarray(history),
+            hour=interval, hours_total=self._intervals_total(ctx, interval) if ctx.spec.budget.hours else interval + 1,
+            gpus=ctx.spec.gpus, intensity=ctx.intensity(hour), intensity_history=np.asarray(history),
             forecast=None if forecast is None else forecast.mean, forecast_std=None if forecast is None else forecast.std,
             hypervolume_fraction=search.hypervolume / max_hv,
             hypervolume_gain=(search.hypervolume / max_hv) - self._previous_fraction(search.id, interval),
@@ -138,24 +161,54 @@ class SchedulerService:
         """The region's forecast as of the search's trace hour (the forecaster issues one at
         every running replay search's hour) for the hours after it, as the simulator's
         sources give it (`decision_forecast`), or None when there is no fresh one."""
+        if ctx.live:
+            assert ctx.clock is not None
+            now = ctx.clock.wall_at(interval * ctx.interval_hours)
+            record = forecast_as_of(self.engine, region=ctx.spec.carbon.region, instant=now, max_age=FORECAST_MAX_AGE,
+                                    signal=ctx.spec.carbon.signal)
+            if record is None or not record.points:
+                return None
+            return decision_forecast(record.points, now, step_hours=ctx.interval_hours)
+        assert ctx.trace is not None
         now = ctx.trace.start + timedelta(hours=ctx.first_index + interval)
         record = forecast_as_of(self.engine, region=ctx.spec.carbon.region, instant=now, max_age=FORECAST_MAX_AGE)
         if record is None or not record.points:
             return None
         return decision_forecast(record.points, now)
 
+    def signal_state(self, ctx: SearchContext) -> tuple[bool, float | None, str | None]:
+        """(stale, seconds since the last good reading, fallback reason) of a live search's signal."""
+        if not ctx.live:
+            return False, None, None
+        src = source(self.engine, ctx.spec.carbon.signal, ctx.spec.carbon.region)
+        age = staleness_s(src)
+        interval_s = ctx.interval_hours * 3600.0
+        stale = src is None or src.state != "ok" or age is None or age > interval_s
+        if age is not None and age > self.fallback_after_intervals * interval_s:
+            return True, age, (f"carbon signal {ctx.spec.carbon.signal} {ctx.spec.carbon.region} stale for {age:.0f} s "
+                               f"({src.error if src and src.error else 'no new reading'}); safe policy used")
+        return stale, age, None
+
     def _decide(self, ctx: SearchContext, search: Search, interval: int) -> None:
+        if ctx.live:
+            ctx = self._contexts[search.id] = with_observed_signal(self.engine, ctx)
         policy, fallback = self._policy(ctx)
+        stale, age, unsafe = self.signal_state(ctx)
         observation = self.observe(ctx, search, interval)
         allocation = policy.decide(observation)
+        if unsafe is not None:
+            allocation, fallback = safe_allocation(ctx.spec.gpus), unsafe
         assert ctx.clock is not None
+        inputs = {"hypervolume_fraction": observation.hypervolume_fraction, "evaluations": observation.evaluations,
+                  "carbon_g": observation.carbon_g, "hour": interval * ctx.interval_hours}
+        if ctx.live:
+            inputs["signal_age_s"] = age
         row = Decision(
-            search_id=search.id, interval=interval, valid_from=ctx.clock.wall_at(interval),
+            search_id=search.id, interval=interval, valid_from=ctx.clock.wall_at(interval * ctx.interval_hours),
             gpus_evaluation=allocation.evaluation, gpus_sampling=allocation.sampling, gpus_idle=allocation.idle,
-            policy=policy.name, fallback=fallback, intensity=observation.intensity,
+            policy=policy.name, fallback=fallback, intensity=observation.intensity, stale=stale,
             forecast=[] if observation.forecast is None else [float(v) for v in observation.forecast],
-            inputs={"hypervolume_fraction": observation.hypervolume_fraction, "evaluations": observation.evaluations,
-                    "carbon_g": observation.carbon_g, "hour": interval},
+            inputs=inputs,
         )
         with Session(self.engine) as session:
             session.add(row)
@@ -167,9 +220,9 @@ class SchedulerService:
             session.refresh(row)
         self.publisher.publish(ScheduleDecision(
             # the clock's instant, not the row's: SQLite hands datetimes back without a zone
-            search_id=row.search_id, interval=row.interval, valid_from=ctx.clock.wall_at(row.interval), gpus_evaluation=row.gpus_evaluation,
-            gpus_sampling=row.gpus_sampling, gpus_idle=row.gpus_idle, policy=row.policy, fallback=row.fallback,
-            intensity=row.intensity, forecast=row.forecast, inputs=row.inputs,
+            search_id=row.search_id, interval=row.interval, valid_from=ctx.clock.wall_at(row.interval * ctx.interval_hours),
+            gpus_evaluation=row.gpus_evaluation, gpus_sampling=row.gpus_sampling, gpus_idle=row.gpus_idle, policy=row.policy,
+            fallback=row.fallback, intensity=row.intensity, forecast=row.forecast, inputs=row.inputs, stale=row.stale,
         ))
         log.info("search %s hour %d: %d eval / %d sample / %d idle (%s%s)", search.id[:8], interval, row.gpus_evaluation,
                  row.gpus_sampling, row.gpus_idle, row.policy, ", fallback" if row.fallback else "")
@@ -197,7 +250,8 @@ def run(settings=None, should_stop=lambda: False) -> None:
     from cenas.settings import Settings
 
     settings = settings or Settings()
-    service = SchedulerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), Publisher(connection=connect_from(settings)))
+    service = SchedulerService(make_engine(settings, wait_s=SERVICE_START_WAIT_S), Publisher(connection=connect_from(settings)),
+                               fallback_after_intervals=settings.live_fallback_intervals)
     warm_up()
     mark_ready(settings, "scheduler_svc")
     while not should_stop():

@@ -1,9 +1,10 @@
 """Celery tasks `cenas.sample` and `cenas.evaluate`: thin wrappers over the handlers.
 
 Why each is safe to run twice (acks_late makes delivery at-least-once): the result row is
-unique per (search, architecture) / (search, batch); a second run finds the first row,
-records nothing new and re-announces the stored result, which the optimizer ignores as
-a duplicate.
+unique per (search, architecture) / (search, batch) and the work segment per attempt; a
+second run finds the first row, records nothing new and re-announces the stored result,
+which the optimizer ignores as a duplicate. A message of an attempt the optimizer has
+since withdrawn or preempted is dropped (`attempt`, `Dispatch.attempt`).
 
 A transient failure (database or broker unreachable, `cenas.errors.is_transient`) is
 retried in place with backoff rather than failing the task: a failed task would be
@@ -41,9 +42,10 @@ def run_retrying(work: Callable[[], None], what: str, *, retry_for_s: float = RE
 
 def register_tasks(app: Celery, runtime: WorkerRuntime) -> None:
     @app.task(name=EVALUATE, acks_late=True, reject_on_worker_lost=True)
-    def evaluate(search_id: str, code: int) -> None:
-        run_retrying(lambda: runtime.evaluate(search_id, int(code)), f"evaluate {search_id} {code}")
+    def evaluate(search_id: str, code: int, attempt: int = 0) -> None:
+        run_retrying(lambda: runtime.evaluate(search_id, int(code), int(attempt)), f"evaluate {search_id} {code}")
 
     @app.task(name=SAMPLE, acks_late=True, reject_on_worker_lost=True)
-    def sample(search_id: str, batch_id: int, codes: list[int]) -> None:
-        run_retrying(lambda: runtime.sample(search_id, int(batch_id), [int(c) for c in codes]), f"sample {search_id} {batch_id}")
+    def sample(search_id: str, batch_id: int, codes: list[int], attempt: int = 0) -> None:
+        run_retrying(lambda: runtime.sample(search_id, int(batch_id), [int(c) for c in codes], int(attempt)),
+                     f"sample {search_id} {batch_id}")

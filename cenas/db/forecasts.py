@@ -78,17 +78,22 @@ def latest_forecast(engine: Engine, *, region: str) -> ForecastRecord | None:
         ).first()
 
 
-def forecast_as_of(engine: Engine, *, region: str, instant: datetime, max_age: timedelta) -> ForecastRecord | None:
+def forecast_as_of(engine: Engine, *, region: str, instant: datetime, max_age: timedelta,
+                   signal: str | None = None) -> ForecastRecord | None:
     """The newest fresh forecast for ``region`` issued in ``[instant - max_age, instant]``.
 
     What a search whose trace clock reads ``instant`` may use: never one issued in its
     future (replayed searches run at other trace times than the forecaster's own clock).
     """
     instant = _aware(instant)
+    query = select(ForecastRecord).where(
+        ForecastRecord.region == region, ForecastRecord.stale == False,  # noqa: E712
+        ForecastRecord.issued_at <= instant, ForecastRecord.issued_at >= instant - max_age,
+    )
+    if signal is not None:  # a live search reads its own provider's forecasts
+        query = query.where(ForecastRecord.signal == signal)
     with Session(engine) as session:
         return session.exec(
-            select(ForecastRecord).where(
-                ForecastRecord.region == region, ForecastRecord.stale == False,  # noqa: E712
-                ForecastRecord.issued_at <= instant, ForecastRecord.issued_at >= instant - max_age,
-            ).order_by(ForecastRecord.issued_at.desc(), ForecastRecord.id.desc())  # type: ignore[union-attr]
+            query.order_by(ForecastRecord.issued_at.desc(), ForecastRecord.published_at.desc(),  # type: ignore[union-attr]
+                           ForecastRecord.id.desc())  # type: ignore[union-attr]
         ).first()

@@ -50,7 +50,12 @@ class Search(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
     started_at: datetime | None = _when(default=None)
     finished_at: datetime | None = _when(default=None)
+    #: when the ledger was closed: every attempt of the finished search stopped and the
+    #: unused GPU time of its last intervals charged (its totals are final)
+    settled_at: datetime | None = _when(default=None)
     error: str | None = None
+    #: what a user should know about an outcome (e.g. that no evaluation finished)
+    warnings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # progress, updated by the optimizer service
     elapsed_hours: float = 0.0
     evaluations: int = 0
@@ -66,7 +71,8 @@ class Search(SQLModel, table=True):
 
 
 class Evaluation(SQLModel, table=True):
-    """One architecture trained from scratch, with the energy and carbon it cost."""
+    """One architecture trained from scratch, with the energy and carbon it cost (the sum
+    of its work segments: a preempted run resumes in a later segment)."""
 
     __tablename__ = "evaluations"
     __table_args__ = (UniqueConstraint("search_id", "code", name="uq_evaluation_arch"),)
@@ -99,11 +105,19 @@ class SampleBatch(SQLModel, table=True):
     energy_source: str
     carbon_g: float
     worker: str
+    started_at: datetime | None = _when(default=None)
     finished_at: datetime = _when(default_factory=utcnow)
 
 
 class Dispatch(SQLModel, table=True):
-    """A task the optimizer handed to Celery; `done` once its result was recorded."""
+    """A task the optimizer handed to Celery; `done` once its result was recorded.
+
+    `attempt` counts the messages sent for it: a worker runs a message only while its
+    attempt is the row's and `preempt` is not set, so withdrawing a task that has not
+    started is one conditional update (`attempt + 1`), and a stale message is dropped.
+    A worker sets `started_at` when it begins an attempt and `stopped_at` when it stopped
+    one on request (its work segment recorded, the run to be resumed).
+    """
 
     __tablename__ = "dispatches"
     __table_args__ = (UniqueConstraint("search_id", "kind", "key", name="uq_dispatch"),)
@@ -114,6 +128,39 @@ class Dispatch(SQLModel, table=True):
     codes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     done: bool = False
     dispatched_at: datetime = _when(default_factory=utcnow)
+    attempt: int = 0
+    preempt: bool = False
+    worker: str | None = None
+    started_at: datetime | None = _when(default=None)
+    stopped_at: datetime | None = _when(default=None)
+
+
+class WorkSegment(SQLModel, table=True):
+    """One stretch of one GPU working on one task attempt: the unit the ledger charges.
+
+    A task that runs to its end is one segment (`finished`); one paused by a decision
+    (`preempted`) or stopped by its search's end (`cut`) is charged up to where it stopped,
+    and a resumed run adds a segment per attempt. `start_hours` / `end_hours` are search
+    time (trace hours in replay, wall hours in live mode) since the search started.
+    """
+
+    __tablename__ = "work_segments"
+    __table_args__ = (UniqueConstraint("search_id", "kind", "key", "attempt", name="uq_work_segment"),)
+    id: int | None = Field(default=None, primary_key=True)
+    search_id: str = Field(foreign_key="searches.id", index=True)
+    kind: str  # "evaluate" or "sample"
+    key: int
+    attempt: int
+    worker: str
+    outcome: str  # "finished", "preempted" or "cut"
+    started_at: datetime = _when()
+    ended_at: datetime = _when()
+    start_hours: float
+    end_hours: float
+    gpu_seconds: float  # search-time seconds of GPU work
+    energy_kwh: float
+    energy_source: str
+    carbon_g: float
 
 
 class Decision(SQLModel, table=True):
@@ -129,15 +176,17 @@ class Decision(SQLModel, table=True):
     gpus_sampling: int
     gpus_idle: int
     policy: str
-    fallback: str | None = None  # why the heuristic stood in, when it did
+    fallback: str | None = None  # why the heuristic (or, live, the safe policy) stood in, when it did
     intensity: float
+    stale: bool = False  # live: decided on the last good reading, the provider not answering
     forecast: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     inputs: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _when(default_factory=utcnow)
 
 
 class IdleEnergy(SQLModel, table=True):
-    """Energy a GPU allocated to a search drew while it had no task (waiting or parked)."""
+    """GPU time of a search's grant that no task used in one interval (parked by the
+    decision, waiting for a candidate, between batches), charged at idle power."""
 
     __tablename__ = "idle_energy"
     __table_args__ = (UniqueConstraint("search_id", "worker", "interval", name="uq_idle_interval"),)
@@ -149,6 +198,8 @@ class IdleEnergy(SQLModel, table=True):
     energy_kwh: float
     energy_source: str
     carbon_g: float
+    start_hours: float | None = None  # the interval's span in search hours (None: recorded before 0002)
+    end_hours: float | None = None
 
 
 class ApiKey(SQLModel, table=True):

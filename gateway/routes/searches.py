@@ -7,16 +7,20 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cenas.contracts import SearchCancelled
 from cenas.db.searches import SearchStatus
+from cenas.search.live import LiveSpecError, probe, with_live_defaults
 from cenas.search.submit import submit_search
 from cenas.spec import SearchSpec
 from gateway import store
 from gateway.deps import GatewayDep, KeyDep, Limit, Offset, SearchDep
-from gateway.schemas import Created, DecisionOut, EvaluationOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, error_responses
+from gateway.schemas import (
+    Created, DecisionOut, EvaluationOut, LedgerRowOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, SignalOut, error_responses,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["searches"])
@@ -28,7 +32,15 @@ NOT_FOUND = {**AUTH, **error_responses(404)}
 @router.post("/searches", status_code=status.HTTP_201_CREATED, response_model=Created,
              responses={**AUTH, **error_responses(400, 413), 422: {"description": "invalid spec; `loc` names the field"}})
 def create_search(spec: SearchSpec, gateway: GatewayDep, key: KeyDep) -> Created:
-    """Validate and store a search (queued) and announce it to the optimizer."""
+    """Validate and store a search (queued) and announce it to the optimizer. A live spec
+    gets the deployment's decision interval, and its zone and credentials are checked
+    with the provider first (a refusal is a 422 naming the field)."""
+    if spec.carbon.signal != "replay":
+        try:
+            probe(spec, gateway.settings)
+        except LiveSpecError as exc:
+            raise RequestValidationError([{"loc": ("body", *exc.field), "msg": gateway.redact(str(exc)), "type": "value_error"}]) from None
+        spec = with_live_defaults(spec, gateway.settings)
     # a broker outage after the row is stored answers 503 (app.py); the row stays queued
     # and the optimizer still starts it on its clock tick
     search = submit_search(gateway.engine, gateway.publisher, spec, owner=key.id)
@@ -60,6 +72,24 @@ def get_evaluations(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, 
     """Architectures trained from scratch, in the order they finished, with their energy and carbon."""
     rows, total = store.evaluations_page(gateway.engine, search_id=search.id, limit=limit, offset=offset)
     return Page[EvaluationOut](items=[EvaluationOut.of(e) for e in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/searches/{search_id}/ledger", response_model=Page[LedgerRowOut], responses=NOT_FOUND)
+def get_ledger(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, offset: Offset = 0) -> Page[LedgerRowOut]:
+    """Every charge of the search's GPU time: work segments of task attempts (finished,
+    preempted by a decision, cut at the search's end), then each interval's unused GPU time.
+    The search's `energy_kwh` and `carbon_g` are the sums of these rows."""
+    rows, total = store.ledger_page(gateway.engine, search_id=search.id, limit=limit, offset=offset)
+    return Page[LedgerRowOut](items=[LedgerRowOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/searches/{search_id}/signal", response_model=SignalOut, responses=NOT_FOUND)
+def get_signal(search: SearchDep, gateway: GatewayDep, limit: Limit = 100, offset: Offset = 0) -> SignalOut:
+    """The carbon signal the search is accounted and scheduled on: provider, zone, signal
+    type (average or marginal), the source's state (stale during a provider outage) and,
+    live, every reading in force over the search (values converted to gCO2eq/kWh, the
+    provider's own value and unit beside them)."""
+    return SignalOut.model_validate(store.signal_view(gateway.engine, search=search, limit=limit, offset=offset))
 
 
 @router.get("/searches/{search_id}/decisions", response_model=Page[DecisionOut], responses=NOT_FOUND)

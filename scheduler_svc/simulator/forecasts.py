@@ -107,33 +107,39 @@ class SeasonalNaiveForecast:
 P10_P90_WIDTH_SIGMAS = 2.5631031310892007
 
 
-def decision_forecast(points: Sequence[Mapping[str, object]], decision_hour: datetime,
-                      horizon: int = FORECAST_HOURS) -> Forecast | None:
-    """What a decision taken at the start of `decision_hour` sees of an issued forecast.
+def decision_forecast(points: Sequence[Mapping[str, object]], decision_time: datetime,
+                      horizon: int = FORECAST_HOURS, step_hours: float = 1.0) -> Forecast | None:
+    """What a decision taken at `decision_time` sees of an issued forecast.
 
-    The one definition for the simulator and the services: a decision at hour `h` gets
-    the predictions for hours `h+1 .. h+horizon` (the current hour is observed, not
-    forecast), whatever hour the forecast was issued at; `std` comes from the p10/p90
-    band (zeros where a point has none). `points` are the forecaster's
-    (`ForecastPoint` dumps: `time`, `intensity`, `p10`, `p90`); None when none is ahead.
+    The one definition for the simulator and the services: one value per decision step
+    after the decision (the current one is observed, not forecast), each the prediction
+    for the hour containing `decision_time + k * step_hours`, k = 1 .. `horizon`, while
+    the forecast reaches; so a replayed decision at hour `h` gets hours `h+1 .. h+horizon`
+    whatever hour the forecast was issued at, and a live one with another interval gets
+    the forecast at its own steps. `std` comes from the p10/p90 band (zeros where a
+    point has none). `points` are the forecaster's (`ForecastPoint` dumps: `time`,
+    `intensity`, `p10`, `p90`); None when none is ahead.
     """
-    first = decision_hour.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    ahead = []
+    hourly: dict[datetime, Mapping[str, object]] = {}
     for point in points:
         when = point["time"]
         when = datetime.fromisoformat(str(when).replace("Z", "+00:00")) if not isinstance(when, datetime) else when
         when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-        if when >= first:
-            ahead.append((when, point))
-    ahead.sort(key=lambda item: item[0])
-    ahead = ahead[:horizon]
+        hourly[when.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)] = point
+    decision_time = decision_time if decision_time.tzinfo else decision_time.replace(tzinfo=timezone.utc)
+    ahead = []
+    for k in range(1, horizon + 1):
+        hour = (decision_time + timedelta(hours=k * step_hours)).astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        if hour not in hourly:
+            break
+        ahead.append(hourly[hour])
     if not ahead:
         return None
-    mean = np.array([float(p["intensity"]) for _, p in ahead])  # type: ignore[arg-type]
+    mean = np.array([float(p["intensity"]) for p in ahead])  # type: ignore[arg-type]
     std = np.array([
         (float(p["p90"]) - float(p["p10"])) / P10_P90_WIDTH_SIGMAS  # type: ignore[arg-type]
         if p.get("p10") is not None and p.get("p90") is not None else 0.0
-        for _, p in ahead
+        for p in ahead
     ])
     return Forecast(mean, np.maximum(std, 0.0))
 

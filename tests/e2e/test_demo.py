@@ -19,7 +19,7 @@ def test_demo_runs_the_example_search_and_writes_its_report(tmp_path):
     env.update(CENAS_BROKER_URL="amqp://nobody@127.0.0.1:1//", CENAS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "cenas", "demo", "--hours", "8", "--seconds-per-hour", "1.5", "--virtual-gpus", "4",
+        [sys.executable, "-m", "cenas", "demo", "--hours", "16", "--seconds-per-hour", "1.5", "--virtual-gpus", "4",
          "--data-dir", str(tmp_path / "data"), "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted((tmp_path / "data" / "logs").glob("*.log")))
@@ -28,12 +28,12 @@ def test_demo_runs_the_example_search_and_writes_its_report(tmp_path):
 
     report = json.loads((out / "report.json").read_text())
     search = report["search"]
-    assert search["status"] == "succeeded" and search["spec"]["gpus"] == 4 and search["spec"]["budget"]["hours"] == 8
+    assert search["status"] == "succeeded" and search["spec"]["gpus"] == 4 and search["spec"]["budget"]["hours"] == 16
     assert search["spec"]["accounting"] == "paper"
     assert report["pareto"]["points"] and all(set(p["values"]) == {"accuracy", "edgegpu_energy"} for p in report["pareto"]["points"])
     assert report["summary"]["carbon_g"] > 0 and report["summary"]["hypervolume"] > 0
     vanilla = report["vanilla"]
-    assert vanilla["policy"] == "vanilla" and vanilla["hours"] == 8 and vanilla["carbon_g"] > 0 and vanilla["final_hypervolume"] > 0
+    assert vanilla["policy"] == "vanilla" and vanilla["hours"] == 16 and vanilla["carbon_g"] > 0 and vanilla["final_hypervolume"] > 0
     assert vanilla["reaches_demo_hypervolume"] == (vanilla["carbon_g_to_demo_hypervolume"] is not None)
     assert len(report["series"]) > 1 and report["series"][-1]["status"] == "succeeded"
     assert {d["interval"] for d in report["decisions"]} >= {0}

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cenas.bus import DEAD_LETTER_QUEUE, Publisher, connect_from
-from cenas.db.searches import Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus
+from cenas.db.searches import Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, WorkSegment
 from cenas.search.submit import submit_search
 from cenas.settings import Settings
 from cenas.work import make_celery
@@ -126,8 +126,8 @@ class Scenario:
             self.log.append(f"{at:6.1f}s {name}: {what}")
         final = wait_until(lambda: self.stack.assert_alive() or ((r := self._row()).status.finished and r), duration + 240,
                            "the search to finish")
-        time.sleep(4 * self.sph + 2)  # late results of tasks running at the budget's end settle
-        final = self._row()
+        # tasks running at the budget's end stop and are charged up to it; then the ledger closes
+        final = wait_until(lambda: (r := self._row()).settled_at and r, 180, "the search's ledger to close")
         if poller:
             poller.stopping.set()
             poller.join()
@@ -150,6 +150,7 @@ class Scenario:
             evals = session.exec(select(Evaluation).where(Evaluation.search_id == final.id)).all()
             batches = session.exec(select(SampleBatch).where(SampleBatch.search_id == final.id)).all()
             idle = session.exec(select(IdleEnergy).where(IdleEnergy.search_id == final.id)).all()
+            segments = session.exec(select(WorkSegment).where(WorkSegment.search_id == final.id)).all()
             dispatches = session.exec(select(Dispatch).where(Dispatch.search_id == final.id)).all()
         codes = Counter(e.code for e in evals)
         duplicated = sum(n - 1 for n in codes.values())
@@ -170,8 +171,18 @@ class Scenario:
             problems.append(f"dispatches marked done without a result: {done_without_row} {lost_batches}")
         if lost:
             problems.append(f"evaluations dispatched and never recorded: {lost}")
-        energy = sum(r.energy_kwh for r in (*evals, *batches, *idle))
-        carbon = sum(r.carbon_g for r in (*evals, *batches, *idle))
+        energy = sum(r.energy_kwh for r in (*segments, *idle))
+        carbon = sum(r.carbon_g for r in (*segments, *idle))
+        charged, granted = sum(r.gpu_seconds for r in (*segments, *idle)), self.gpus * self.hours * 3600.0
+        # the ledger charges each second of the grant once; faults add real work on top (a task
+        # redelivered after a broker drop runs again beside the first) and can leave a killed
+        # attempt's seconds uncharged, so only a gross excess means double counting
+        if charged > granted * 1.02:
+            problems.append(f"{charged:.0f} GPU-seconds charged, over 2 % more than the {granted:.0f} granted")
+        for ev in evals:
+            own = sum(r.energy_kwh for r in segments if r.kind == "evaluate" and r.key == ev.code)
+            if abs(own - ev.energy_kwh) > 1e-9 * max(1.0, own):
+                problems.append(f"evaluation {ev.code}: {ev.energy_kwh} kWh != its segments' {own}")
         if abs(final.energy_kwh - energy) > 1e-9 * max(1.0, energy) or abs(final.carbon_g - carbon) > 1e-9 * max(1.0, carbon):
             problems.append(f"totals {final.energy_kwh:.6f} kWh / {final.carbon_g:.3f} g != rows {energy:.6f} / {carbon:.3f}")
         if final.evaluations != len(codes):

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import httpx
 
-from cenas.errors import (ProviderAuthError, ProviderRateLimitError, ProviderResponseError,
+from cenas.errors import (ProviderAuthError, ProviderRateLimitError, ProviderRequestError, ProviderResponseError,
                           ProviderUnavailableError)
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class JsonHttp:
                 elif status >= 500:
                     problem = f"server error (HTTP {status})"
                 elif status >= 400:
-                    raise ProviderResponseError(f"{self.source}: {path} answered HTTP {status}: {_snippet(response)}")
+                    raise ProviderRequestError(f"{self.source}: {path} answered HTTP {status}: {_snippet(response)}")
                 else:
                     try:
                         body = response.json()

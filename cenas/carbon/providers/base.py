@@ -16,11 +16,15 @@ HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Reading:
-    """The intensity (gCO2eq/kWh) of ``region`` for the period starting at ``time``."""
+    """The intensity (gCO2eq/kWh) of ``region`` for the period starting at ``time``, and
+    what the provider sent before conversion."""
 
     region: str
     time: datetime
     intensity: float
+    estimated: bool = False
+    raw_value: float | None = None  # None: the same as `intensity`
+    raw_unit: str = "gCO2eq/kWh"
 
 
 class CarbonSignalProvider(ABC):
@@ -40,6 +44,10 @@ class CarbonSignalProvider(ABC):
         Hours the provider does not have are filled by linear interpolation; a window with
         no data at all raises :class:`~cenas.errors.ProviderResponseError`.
         """
+
+    def forecast(self, region: str, hours: int) -> list[tuple[datetime, float]]:
+        """The provider's own forecast, (time, gCO2eq/kWh) from now on, where it offers one."""
+        raise ProviderResponseError(f"{self.name}: this provider publishes no forecast")
 
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release connections."""

@@ -7,6 +7,8 @@ Requests (``auth-token: <token>`` header):
   (the last 24 hours)
 - ``GET /v3/carbon-intensity/past-range?zone=Z&start=..&end=..`` -> ``{"zone", "data": [...]}``
   (at most 10 days of hourly data per request; longer windows are split)
+- ``GET /v3/carbon-intensity/forecast?zone=Z`` -> ``{"zone", "forecast": [{"carbonIntensity",
+  "datetime"}], "updatedAt"}`` (plans that include forecasts)
 Values are gCO2eq/kWh; zones are Electricity Maps zone ids, the same names as our regions.
 """
 
@@ -59,7 +61,15 @@ class ElectricityMapsProvider(CarbonSignalProvider):
         path = "/v3/carbon-intensity/latest"
         body = self._get(path, {"zone": region}, cache=False)
         when, value = self._point(body, path)
-        return Reading(region, when, value)
+        return Reading(region, when, value, estimated=bool(body.get("isEstimated")))
+
+    def forecast(self, region: str, hours: int) -> list[tuple[datetime, float]]:
+        path = "/v3/carbon-intensity/forecast"
+        body = self._get(path, {"zone": region}, cache=False)
+        items = body.get("forecast")
+        if not isinstance(items, list) or not items:
+            raise ProviderResponseError(f"electricitymaps: {path}: no 'forecast' list in the answer")
+        return [self._point(item, path) for item in items][:hours]
 
     def history(self, region: str, start: datetime, end: datetime) -> CarbonTrace:
         start, end = as_utc(start), as_utc(end)

@@ -25,6 +25,7 @@ from cenas.errors import ProviderConfigError, ProviderResponseError
 
 DEFAULT_URL = "https://api.watttime.org"
 LBS_PER_MWH_TO_G_PER_KWH = 0.453592
+UNIT_FACTORS = {"lbs_co2_per_mwh": LBS_PER_MWH_TO_G_PER_KWH, "g_co2_per_kwh": 1.0, "kg_co2_per_mwh": 1.0}
 #: Our (Electricity Maps) zone ids -> WattTime regions; override per deployment.
 DEFAULT_REGION_MAP = {"US-CAL-CISO": "CAISO_NORTH", "US-MIDA-PJM": "PJM_DC", "US-TEX-ERCO": "ERCOT_NORTHCENTRAL",
                       "DE": "DE", "GB": "UK"}
@@ -65,27 +66,37 @@ class WattTimeProvider(CarbonSignalProvider):
         return self._regions.get(region, region)
 
     def _data(self, path: str, params: dict[str, str], cache: bool = True) -> list[tuple[datetime, float]]:
+        return [(when, value * factor) for when, value, factor, _ in self._raw(path, params, cache)]
+
+    def _raw(self, path: str, params: dict[str, str], cache: bool = True) -> list[tuple[datetime, float, float, str]]:
+        """(time, value as sent, factor to gCO2/kWh, unit as sent) per point."""
         body = self._http.get(path, {**params, "signal_type": self._signal}, headers=self._headers(),
                               cache=cache, on_unauthorized=self._login)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ProviderResponseError(f"watttime: {path}: no 'data' list in the answer")
         units = (body.get("meta") or {}).get("units", "lbs_co2_per_mwh")
-        factor = LBS_PER_MWH_TO_G_PER_KWH if units == "lbs_co2_per_mwh" else 1.0
+        if units not in UNIT_FACTORS:
+            raise ProviderResponseError(f"watttime: {path}: units {units!r} are not an emissions rate this client converts "
+                                        f"({', '.join(UNIT_FACTORS)})")
+        factor = UNIT_FACTORS[units]
         points = []
         for item in body["data"]:
             try:
                 when, value = parse_utc(item["point_time"]), float(item["value"])
             except (TypeError, KeyError, ValueError) as exc:
                 raise ProviderResponseError(f"watttime: {path}: malformed entry ({exc!r}): {str(item)[:120]}") from None
-            points.append((when, value * factor))
+            points.append((when, value, factor, units))
         return points
 
     def latest(self, region: str) -> Reading:
-        points = self._data("/v3/forecast", {"region": self._region(region), "horizon_hours": "0"}, cache=False)
+        points = self._raw("/v3/forecast", {"region": self._region(region), "horizon_hours": "0"}, cache=False)
         if not points:
             raise ProviderResponseError(f"watttime: /v3/forecast: empty 'data' for {region}")
-        when, value = points[0]
-        return Reading(region, when, value)
+        when, value, factor, units = points[0]
+        return Reading(region, when, value * factor, raw_value=value, raw_unit=units)
+
+    def forecast(self, region: str, hours: int) -> list[tuple[datetime, float]]:
+        return self._data("/v3/forecast", {"region": self._region(region), "horizon_hours": str(hours)}, cache=False)
 
     def history(self, region: str, start: datetime, end: datetime) -> CarbonTrace:
         start, end = as_utc(start), as_utc(end)

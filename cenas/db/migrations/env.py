@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import cenas.db.forecasts  # noqa: F401  (registers the tables on SQLModel.metadata)
 import cenas.db.searches  # noqa: F401
+import cenas.db.readings  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=connection.dialect.name == "sqlite")

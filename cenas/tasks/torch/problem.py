@@ -170,10 +170,12 @@ class TorchRunner:
                 "latency_ms": measure_latency_ms(model, shape, repeats=self.latency_repeats)}
 
     # --- evaluation -------------------------------------------------------------------
-    def evaluate(self, code: int, on_epoch_end: Callable[[int], None] | None = None) -> tuple[dict[str, float], object]:
+    def evaluate(self, code: int, on_epoch_end: Callable[[int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> tuple[dict[str, float], object]:
         """Train `code` from scratch (resuming its checkpoint); (metrics, TrainResult).
 
-        metrics: accuracy (test, %), val_accuracy, params, flops, latency_ms."""
+        metrics: accuracy (test, %), val_accuracy, params, flops, latency_ms. The callbacks
+        are `train.fit`'s: pause after a checkpoint, or abandon the run at the next batch."""
         from cenas.tasks.torch.model import build_network
         from cenas.tasks.torch.train import accuracy, fit, seeded
 
@@ -181,7 +183,7 @@ class TorchRunner:
         channels = self.problem.input_shape[0]
         model = seeded(lambda: build_network(code, self.problem.shape, channels, N_CLASSES), recipe.seed)
         result = fit(model, self.data, recipe, self.device, self.checkpoint(code), fingerprint=self._fingerprint(code),
-                     on_epoch_end=on_epoch_end)
+                     on_epoch_end=on_epoch_end, should_stop=should_stop)
         metrics = {"accuracy": accuracy(model, self.data.test, self.device), "val_accuracy": accuracy(model, self.data.val, self.device)}
         metrics.update(self.measure(model))
         return metrics, result
@@ -191,9 +193,10 @@ class TorchRunner:
         self.checkpoint(code).unlink(missing_ok=True)
 
     # --- sampling ---------------------------------------------------------------------
-    def supernet(self):
+    def supernet(self, should_stop: Callable[[], bool] | None = None):
         """The search's trained supernet: from memory, else its checkpoint, else trained now
-        (under a file lock, so workers sharing `workdir` train it once)."""
+        (under a file lock, so workers sharing `workdir` train it once; `should_stop` as in
+        `train.fit`)."""
         if self._supernet is not None:
             return self._supernet
         from cenas.tasks.torch.model import build_supernet
@@ -206,21 +209,24 @@ class TorchRunner:
         with open(path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                result = fit(model, self.data, recipe, self.device, path, fingerprint=self._fingerprint(None), single_path=True)
+                result = fit(model, self.data, recipe, self.device, path, fingerprint=self._fingerprint(None), single_path=True,
+                             should_stop=should_stop)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         log.info("supernet %s: %s", path.name, f"trained {len(result.epochs_run)} epochs" if result.epochs_run else "loaded")
         self._supernet = model
         return model
 
-    def sample(self, codes: Sequence[int]) -> list[dict[str, float]]:
+    def sample(self, codes: Sequence[int], should_stop: Callable[[], bool] | None = None) -> list[dict[str, float]]:
         """Per code: supernet validation accuracy (%) and the exact params, FLOPs, latency."""
         from cenas.tasks.torch.model import build_network
-        from cenas.tasks.torch.train import accuracy
+        from cenas.tasks.torch.train import Interrupted, accuracy
 
-        supernet = self.supernet()
+        supernet = self.supernet(should_stop)
         out = []
         for code in codes:
+            if should_stop is not None and should_stop():
+                raise Interrupted(f"stopped after scoring {len(out)} of {len(codes)} candidates")
             ops = self.problem.space.decode([int(code)])[0].tolist()
             metrics = {"accuracy": accuracy(supernet, self.data.val, self.device, ops)}
             network = build_network(int(code), self.problem.shape, self.problem.input_shape[0], N_CLASSES).to(self.device)

@@ -128,10 +128,13 @@ def fit(
     fingerprint: dict,
     single_path: bool = False,
     on_epoch_end: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train `model` in place with `recipe`, resuming from `checkpoint` when it matches
     `fingerprint`; with `single_path`, `model` is a supernet and each step trains one
-    uniformly drawn path. `on_epoch_end(completed_epochs)` runs after each checkpoint."""
+    uniformly drawn path. `on_epoch_end(completed_epochs)` runs after each checkpoint (it
+    may raise `Interrupted` to pause there); `should_stop()` is asked before every batch
+    and, when true, abandons the epoch under way with `Interrupted` (the search ended)."""
     model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                           weight_decay=recipe.weight_decay)
@@ -159,6 +162,8 @@ def fit(
         model.train()
         total, steps = 0.0, 0
         for i in range(0, n, recipe.batch_size):
+            if should_stop is not None and should_stop():
+                raise Interrupted(f"stopped in epoch {epoch + 1} of {recipe.epochs}")
             idx = order[i : i + recipe.batch_size]
             x, y = x_train[idx], y_train[idx]
             if recipe.augment:

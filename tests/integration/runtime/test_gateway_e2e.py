@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from cenas.db import make_engine
-from cenas.db.searches import IdleEnergy, SampleBatch, Search, SearchStatus
+from cenas.db.searches import SampleBatch, Search, SearchStatus
 from cenas.cli.up import READY_FILE_SERVICES
 from cenas.pareto import non_dominated_mask
 from cenas.readiness import is_ready
@@ -86,20 +86,14 @@ def test_a_search_submitted_over_http_runs_to_the_end_with_consistent_figures(st
             assert search["status"] == "succeeded", search["error"]
 
             def settled():
-                """Tasks running when the budget ended still land and are folded into the
-                totals (the optimizer's recount): wait until no worker holds one and the
-                totals agree with the rows, or time out (a recount that never comes fails)."""
-                inspector = celery.control.inspect(timeout=1.0)
-                if any(tasks for found in (inspector.active(), inspector.reserved()) for tasks in (found or {}).values()):
-                    return None
+                """The ledger closes once every attempt under way at the end stopped (they are
+                cut at the end, charged up to it): then the totals are final."""
                 body = http.get(f"/v1/searches/{search_id}").raise_for_status().json()
-                listed = all_pages(http, f"/v1/searches/{search_id}/evaluations")
-                with Session(engine) as session:
-                    sampled = sum(len(b.codes) for b in session.exec(select(SampleBatch).where(SampleBatch.search_id == search_id)).all())
-                consistent = body["progress"]["evaluations"] == len(listed) and body["progress"]["samples"] == sampled
-                return (body, listed) if consistent else None
+                return body if body["settled_at"] else None
 
-            search, evaluations = wait_for(settled, timeout=90, interval=1.0, what="late results to be folded into the search's totals")
+            search = wait_for(settled, timeout=90, interval=1.0, what="the search's ledger to close")
+            evaluations = all_pages(http, f"/v1/searches/{search_id}/evaluations")
+            ledger = all_pages(http, f"/v1/searches/{search_id}/ledger")
             pareto = http.get(f"/v1/searches/{search_id}/pareto").raise_for_status().json()
             decisions = all_pages(http, f"/v1/searches/{search_id}/decisions")
             hidden = httpx.get(f"{url}/v1/searches/{search_id}", headers={"Authorization": f"Bearer {stranger}"}, timeout=30)
@@ -108,7 +102,6 @@ def test_a_search_submitted_over_http_runs_to_the_end_with_consistent_figures(st
                                                                    headers={"Authorization": f"Bearer {stranger}"}).json()["items"]]
         with Session(engine) as session:
             samples = session.exec(select(SampleBatch).where(SampleBatch.search_id == search_id)).all()
-            idle = session.exec(select(IdleEnergy).where(IdleEnergy.search_id == search_id)).all()
     finally:
         engine.dispose()
 
@@ -124,13 +117,17 @@ def test_a_search_submitted_over_http_runs_to_the_end_with_consistent_figures(st
     for point in pareto["points"]:
         assert point["architecture"] in evaluated
         assert all(point["values"][n] == pytest.approx(evaluated[point["architecture"]][n]) for n in names)
-    # energy and carbon: evaluations are part of the totals; evaluations + samples + idle are all of it
-    eval_kwh, eval_g = sum(e["energy_kwh"] for e in evaluations), sum(e["carbon_g"] for e in evaluations)
-    assert eval_kwh <= progress["energy_kwh"] * (1 + 1e-9) and eval_g <= progress["carbon_g"] * (1 + 1e-9)
-    total_kwh = eval_kwh + sum(b.energy_kwh for b in samples) + sum(r.energy_kwh for r in idle)
-    total_g = eval_g + sum(b.carbon_g for b in samples) + sum(r.carbon_g for r in idle)
-    assert progress["energy_kwh"] == pytest.approx(total_kwh, rel=1e-6)
-    assert progress["carbon_g"] == pytest.approx(total_g, rel=1e-6)
+    # the ledger: every GPU-second of the grant charged once, at its state's power; the totals are its sums
+    assert sum(r["gpu_seconds"] for r in ledger) == pytest.approx(GPUS * HOURS * 3600, rel=1e-6)
+    watts = {"evaluation": 250.0, "sampling": 150.0, "idle": 40.0}
+    for row in ledger:
+        assert row["energy_kwh"] == pytest.approx(watts[row["state"]] * row["gpu_seconds"] / 3.6e6, rel=1e-9, abs=1e-12)
+    assert progress["energy_kwh"] == pytest.approx(sum(r["energy_kwh"] for r in ledger), rel=1e-6)
+    assert progress["carbon_g"] == pytest.approx(sum(r["carbon_g"] for r in ledger), rel=1e-6)
+    for e in evaluations:  # an evaluation is charged with its segments
+        own = [r for r in ledger if r["state"] == "evaluation" and r["key"] == e["code"]]
+        assert e["energy_kwh"] == pytest.approx(sum(r["energy_kwh"] for r in own), rel=1e-9)
+        assert own[-1]["outcome"] == "finished" and all(r["end_hours"] <= HOURS + 1e-9 for r in own)
     # the scheduler decided every hour once, splitting exactly the search's GPUs
     intervals = [d["interval"] for d in decisions]
     assert len(intervals) == len(set(intervals)) and set(range(HOURS)) <= set(intervals)

@@ -64,7 +64,7 @@ def test_heuristic_replay_matches_the_simulator(stack_env, stack_settings, tmp_p
             assert all(p.poll() is None for p in procs.values()), {n: p.returncode for n, p in procs.items()}
             with Session(engine) as session:
                 row = session.get(Search, search.id)
-                return row if row.status.finished else None
+                return row if row.status.finished and row.settled_at else None  # totals final
 
         final = wait_for(finished, timeout=HOURS * SECONDS_PER_HOUR + 240, what="the replayed search to finish")
     assert final.status == SearchStatus.SUCCEEDED, final.error

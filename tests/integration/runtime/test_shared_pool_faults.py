@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from cenas.bus import Publisher, connect_from
 from cenas.db import make_engine
-from cenas.db.searches import Decision, Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, utcnow
+from cenas.db.searches import Decision, Dispatch, Evaluation, IdleEnergy, SampleBatch, Search, SearchStatus, WorkSegment, utcnow
 from cenas.search.submit import submit_search
 from cenas.work import make_celery
 from tests.integration.runtime.conftest import running, wait_for
@@ -78,10 +78,13 @@ def test_searches_share_the_pool_and_survive_an_optimizer_kill_and_a_broker_drop
             found = [status(s.id) for s in (a, b, c)]
             return found if all(s.status.finished for s in found) else None
 
-        finals = wait_for(all_finished, timeout=(20 + 6) * SPH + 240, what="all three searches to finish")
-        time.sleep(3 * SPH)  # runs still going at a budget's end land and are folded in
+        wait_for(all_finished, timeout=(20 + 6) * SPH + 240, what="all three searches to finish")
+        # attempts under way at a budget's end stop there and are charged; then the ledger closes
+        def all_settled():
+            found = [status(s.id) for s in (a, b, c)]
+            return found if all(s.settled_at for s in found) else None
 
-        finals = [status(s.id) for s in (a, b, c)]
+        finals = wait_for(all_settled, timeout=180, what="the three ledgers to close")
     for final in finals:
         assert final.status == SearchStatus.SUCCEEDED, (final.name, final.error)
     fa, fb, fc = finals
@@ -90,8 +93,8 @@ def test_searches_share_the_pool_and_survive_an_optimizer_kill_and_a_broker_drop
         evaluations = rows(final.id)
         codes = [e.code for e in evaluations]
         assert len(codes) == len(set(codes)) and final.evaluations == len(codes) > 0
-        energy = sum(r.energy_kwh for table in (Evaluation, SampleBatch, IdleEnergy) for r in rows(final.id, table))
-        carbon = sum(r.carbon_g for table in (Evaluation, SampleBatch, IdleEnergy) for r in rows(final.id, table))
+        energy = sum(r.energy_kwh for table in (WorkSegment, IdleEnergy) for r in rows(final.id, table))
+        carbon = sum(r.carbon_g for table in (WorkSegment, IdleEnergy) for r in rows(final.id, table))
         assert final.energy_kwh == pytest.approx(energy, rel=1e-9)
         assert final.carbon_g == pytest.approx(carbon, rel=1e-9)
         recorded = set(codes)

@@ -22,7 +22,7 @@ def test_submit_stores_announces_and_shows_the_search(client, alice, engine, hea
     assert [m.search_id for m in heard()] == [search_id]
 
     body = client.get(f"/v1/searches/{search_id}", headers=alice).json()
-    assert set(body) == {"id", "name", "status", "spec", "created_at", "started_at", "finished_at", "error", "progress", "allocation"}
+    assert set(body) == {"id", "name", "status", "spec", "created_at", "started_at", "finished_at", "settled_at", "error", "warnings", "progress", "allocation"}
     assert body["name"] == "hw-nas-demo" and body["status"] == "queued" and body["spec"]["gpus"] == 8
     assert set(body["progress"]) == {"elapsed_hours", "evaluations", "samples", "hypervolume", "carbon_g", "energy_kwh"}
     assert body["allocation"] == {"evaluation": 0, "sampling": 0, "idle": 0}
