@@ -93,6 +93,9 @@ class GatewayClient:
     def decisions(self, search_id: str, *, limit: int = 100, offset: int = 0) -> dict:
         return self._request("GET", f"/v1/searches/{search_id}/decisions", params={"limit": limit, "offset": offset})
 
+    def signal(self, search_id: str, *, limit: int = 100, offset: int = 0) -> dict:
+        return self._request("GET", f"/v1/searches/{search_id}/signal", params={"limit": limit, "offset": offset})
+
     def cancel(self, search_id: str) -> dict:
         return self._request("DELETE", f"/v1/searches/{search_id}")
 

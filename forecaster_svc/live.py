@@ -113,6 +113,9 @@ class LiveSignalService:
         except (ProviderError, ValueError) as exc:
             log.warning("%s %s: no forecast this poll (%s)", zone.provider, zone.zone, exc)
             return reading
+        except Exception:  # a model failure must not stop the readings: decisions then plan with persistence
+            log.exception("%s %s: forecasting failed", zone.provider, zone.zone)
+            return reading
         if message is not None:
             self.deliver(message)
         return reading
@@ -141,19 +144,28 @@ class LiveSignalService:
                               actual_time=reading.time, model=model_name, signal=zone.provider, points=points)
 
     def history(self, zone: LiveZone, provider: CarbonSignalProvider, issue: datetime, hours: int) -> tuple[HourlySeries, bool]:
-        """The ``hours`` hours before ``issue``: fetched (and stored), else rebuilt from the
-        stored rows; a short record is padded with its oldest value (the forecast then
-        says so in its model name)."""
+        """The ``hours`` hours before ``issue``: fetched from the provider's history (and
+        stored), else rebuilt from the stored rows (what the last-24-hours endpoint and the
+        polls left); a short record is padded with its oldest value (the forecast then says
+        so in its model name)."""
         start = issue - hours * HOUR
-        try:
-            trace = provider.history(zone.zone, start, issue)
+        fetchers = [lambda: provider.history(zone.zone, start, issue)]
+        if hasattr(provider, "recent"):  # Electricity Maps' last 24 hours: on every plan
+            fetchers.append(lambda: provider.recent(zone.zone))  # type: ignore[attr-defined]
+        for fetch in fetchers:
+            try:
+                trace = fetch()
+            except ProviderError as exc:
+                log.info("%s %s: history refused (%s)", zone.provider, zone.zone, exc)
+                continue
+            filled = set(trace.filled_hours)  # interpolated by the client: not the provider's values
             save_history(self.engine, [CarbonReading(  # type: ignore[arg-type]
                 provider=zone.provider, zone=zone.zone, kind="history", value=float(v), raw_value=float(v), raw_unit="gCO2eq/kWh",
-                signal_type=SIGNAL_TYPES[zone.provider], period_start=start + i * HOUR, fetched_at=self.now())
-                for i, v in enumerate(trace.values) if start + i * HOUR not in set(trace.filled)])
-            return HourlySeries(start, trace.values), False
-        except ProviderError as exc:
-            log.info("%s %s: history endpoint refused (%s); using the stored readings", zone.provider, zone.zone, exc)
+                signal_type=SIGNAL_TYPES[zone.provider], period_start=trace.start + i * HOUR, fetched_at=self.now())
+                for i, v in enumerate(trace.values) if trace.start + i * HOUR not in filled and trace.start + i * HOUR < issue])
+            if trace.start <= start and len(trace) >= hours:
+                return HourlySeries(start, trace.values[int((start - trace.start) // HOUR):][:hours]), False
+            break
         points = hourly_history(self.engine, zone.provider, zone.zone, start, issue)  # type: ignore[arg-type]
         if not points:
             raise ValueError(f"no stored history for {zone.zone} yet")

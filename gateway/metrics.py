@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from cenas.bus import connect_from
 from cenas.settings import Settings
 from cenas.work import EVALUATION_QUEUE, SAMPLING_QUEUE
+from cenas.db.readings import carbon_sources, staleness_s
 from gateway.store import totals
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,18 @@ class CenasCollector(Collector):
         yield GaugeMetricFamily("cenas_energy_kwh", "Energy spent by all searches (evaluation, sampling, idle), kWh.", value=t["energy_kwh"])
         yield GaugeMetricFamily("cenas_carbon_grams", "Carbon emitted by all searches, gCO2eq.", value=t["carbon_g"])
         yield GaugeMetricFamily("cenas_decisions", "Scheduler decisions recorded, all searches.", value=t["decisions"])
+        stale = GaugeMetricFamily("cenas_carbon_signal_stale", "1 while a live zone's provider is not answering (decisions use "
+                                  "the last good reading), 2 once its source failed (bad credentials, unknown zone).",
+                                  labels=["provider", "zone"])
+        age = GaugeMetricFamily("cenas_carbon_signal_age_seconds", "Seconds since a live zone's last good reading.",
+                                labels=["provider", "zone"])
+        for src in carbon_sources(self.engine):
+            stale.add_metric([src.provider, src.zone], {"ok": 0, "stale": 1}.get(src.state, 2))
+            seconds = staleness_s(src)
+            if seconds is not None:
+                age.add_metric([src.provider, src.zone], seconds)
+        yield stale
+        yield age
         depths = GaugeMetricFamily("cenas_queue_messages", "Tasks waiting in a work queue (RabbitMQ only).", labels=["queue"])
         for name, count in queue_depths(self.settings).items():
             depths.add_metric([name], count)

@@ -107,7 +107,7 @@ class SchedulerService:
                 self._decide(ctx, search, interval)
                 made += 1
             except Exception:  # one search's failure must not stop the others' decisions
-                log.exception("search %s: no decision for hour %d this tick", search.id, interval)
+                log.exception("search %s: no decision for interval %d this tick", search.id, interval)
         return made
 
     def _decided(self, search_id: str, interval: int) -> bool:
@@ -224,7 +224,7 @@ class SchedulerService:
             gpus_evaluation=row.gpus_evaluation, gpus_sampling=row.gpus_sampling, gpus_idle=row.gpus_idle, policy=row.policy,
             fallback=row.fallback, intensity=row.intensity, forecast=row.forecast, inputs=row.inputs, stale=row.stale,
         ))
-        log.info("search %s hour %d: %d eval / %d sample / %d idle (%s%s)", search.id[:8], interval, row.gpus_evaluation,
+        log.info("search %s interval %d: %d eval / %d sample / %d idle (%s%s)", search.id[:8], interval, row.gpus_evaluation,
                  row.gpus_sampling, row.gpus_idle, row.policy, ", fallback" if row.fallback else "")
 
 

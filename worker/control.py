@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cenas.carbon.traces import as_utc
+from cenas.clock import utcnow
 from cenas.db.searches import Dispatch, Search
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class TaskControl:
         self.engine, self.search_id, self.kind, self.key, self.attempt = engine, search_id, kind, key, attempt
         self.managed = managed
         self.poll_s = poll_s
+        #: right after the claim: from here the GPU is this attempt's (loading a runner included)
+        self.began_at = utcnow()
         self.stopped = threading.Event()
         self.reason: StopReason | None = None
         self.search_ended_at: datetime | None = None  # when the search finished, if it did

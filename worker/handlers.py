@@ -253,7 +253,7 @@ class WorkerRuntime:
         assert ctx.clock is not None
         measure = ctx.live and self.meter is not None and self.meter.source != "model"
         joules0 = self.meter.read_joules() if measure else 0.0  # type: ignore[union-attr]
-        started_at = utcnow()
+        started_at = control.began_at  # the GPU is held from the claim on: preparing the run counts
         values: object = None
         try:
             values = work()

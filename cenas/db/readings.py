@@ -133,6 +133,11 @@ def source(engine: Engine, provider: str, zone: str) -> CarbonSource | None:
         return session.get(CarbonSource, (provider, zone))
 
 
+def carbon_sources(engine: Engine) -> list[CarbonSource]:
+    with Session(engine) as session:
+        return list(session.exec(select(CarbonSource).order_by(CarbonSource.provider, CarbonSource.zone)).all())
+
+
 def staleness_s(src: CarbonSource | None, now: datetime | None = None) -> float | None:
     """Seconds since the source's last good poll (None: never polled successfully)."""
     if src is None or src.last_ok_at is None:

@@ -41,6 +41,15 @@ LATENCY_REF_MS = {"digits": 100.0, "cifar10": 1000.0}
 #: planning estimates (GPU-seconds) per sampled candidate and per training epoch
 SAMPLING_COST_S = {"digits": 0.5, "cifar10": 5.0}
 EPOCH_COST_S = {"digits": 1.0, "cifar10": 20.0}
+#: training the search's supernet before the first candidate can be screened (measured on
+#: one CPU thread for digits: about 14 s)
+SUPERNET_COST_S = {"digits": 15.0, "cifar10": 600.0}
+
+
+def first_result_s(dataset: str, epochs: int) -> float:
+    """Rough wall seconds before a torch search's first evaluation can finish: the supernet,
+    then one candidate trained from scratch (planning only; CPU figures, a GPU is faster)."""
+    return SUPERNET_COST_S[dataset] + EPOCH_COST_S[dataset] * epochs
 ALL_CONV3 = 3 * sum(5**k for k in range(6))  # every edge nor_conv_3x3 (op id 3): the largest cell
 ALL_NONE = 0
 
