@@ -8,7 +8,9 @@ evidence.
 * `nvml`: the GPU's total-energy counter (`nvmlDeviceGetTotalEnergyConsumption`, mJ since
   driver load; Volta and newer).
 * `rapl`: the CPU package counter under `/sys/class/powercap/intel-rapl:*` (µJ, wraps at
-  `max_energy_range_uj`): what a CPU-only worker really draws.
+  `max_energy_range_uj`): what a CPU-only host really draws. The package is shared by
+  every worker process on the host, so each reads its equal share (`share` = how many
+  workers the host runs); otherwise N virtual GPUs would each count the same joules.
 * `model`: watts of the worker's current role (`cenas.carbon.accounting.PowerModel`) x
   elapsed wall time: the documented fallback when nothing can be read.
 """
@@ -57,7 +59,10 @@ class RaplMeter:
 
     source = "rapl"
 
-    def __init__(self, root: Path = RAPL_ROOT) -> None:
+    def __init__(self, root: Path = RAPL_ROOT, share: int = 1) -> None:
+        if share < 1:
+            raise ValueError(f"share must be >= 1, got {share}")
+        self._share = share
         self._domains = sorted(p for p in root.glob("intel-rapl:*") if p.name.count(":") == 1)
         if not self._domains:
             raise OSError(f"no RAPL package domains under {root}")
@@ -73,7 +78,7 @@ class RaplMeter:
         for i, (before, after) in enumerate(zip(self._last, now)):
             self._total_uj += after - before if after >= before else after + self._ranges[i] - before
         self._last = now
-        return self._total_uj / 1e6
+        return self._total_uj / 1e6 / self._share
 
 
 class ModelMeter:
@@ -99,15 +104,16 @@ class ModelMeter:
         return self._joules
 
 
-def detect_meter(device_index: int | None, power: PowerModel, *, rapl_root: Path = RAPL_ROOT) -> EnergyMeter:
-    """The best meter this host offers: NVML for a pinned GPU, else RAPL, else the model."""
+def detect_meter(device_index: int | None, power: PowerModel, *, rapl_root: Path = RAPL_ROOT, share: int = 1) -> EnergyMeter:
+    """The best meter this host offers: NVML for a pinned GPU, else RAPL (this worker's
+    share of the package: `share` workers run on the host), else the model."""
     if device_index is not None:
         try:
             return NvmlMeter(device_index)
         except Exception as exc:  # library missing, no driver, no such device, no counter
             log.info("NVML energy unavailable for GPU %s (%s); trying RAPL", device_index, exc)
     try:
-        return RaplMeter(rapl_root)
+        return RaplMeter(rapl_root, share=share)
     except (OSError, ValueError) as exc:
         log.info("RAPL unavailable (%s); using the power model", exc)
     return ModelMeter(power)

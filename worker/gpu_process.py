@@ -35,21 +35,24 @@ def park_queue(name: str) -> str:
 
 
 def warm_up() -> None:
-    """Load the bundled tables before announcing readiness, not during the first task."""
+    """Load the bundled tables and torch before announcing readiness, not during the first
+    task (importing torch takes seconds on a busy host, and a short budget has none)."""
     for region in BUNDLED_REGIONS:
         load_region(region)
     NB201Table.bundled()
+    import cenas.tasks.torch.measure  # noqa: F401  (imports torch)
 
 
-def run(index: int, settings: Settings) -> None:
+def run(index: int, settings: Settings, host_workers: int = 1) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # before anything touches CUDA
     name = worker_name(index)
     warm_up()
     engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
     publisher = Publisher(connection=connect_from(settings))
     app = make_celery(settings)
-    # the meter of torch tasks: NVML for this GPU, else RAPL (a `model` meter defers to each search's power model)
-    meter = detect_meter(index, accounting_preset("full"))
+    # the meter of live tasks: NVML for this GPU, else this worker's share of the host's RAPL
+    # package (a `model` meter defers to each search's power model)
+    meter = detect_meter(index, accounting_preset("full"), share=host_workers)
     register_tasks(app, WorkerRuntime(name, engine, publisher, settings=settings, meter=meter))
     worker = app.Worker(
         hostname=name, queues=[park_queue(name)], concurrency=1, pool="solo",
@@ -62,9 +65,10 @@ def run(index: int, settings: Settings) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", type=int, required=True, help="GPU index (CUDA_VISIBLE_DEVICES)")
+    parser.add_argument("--host-workers", type=int, default=1, help="worker processes on this host (they share its RAPL package)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s gpu{args.index} %(levelname)s %(name)s: %(message)s")
-    run(args.index, Settings())
+    run(args.index, Settings(), host_workers=args.host_workers)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ class Supervisor:
         self._stopping = False
 
     def _spawn(self, index: int) -> None:
-        self.children[index] = subprocess.Popen([sys.executable, "-m", "worker.gpu_process", "--index", str(index)])
+        # every worker on this host shares its CPU package: a RAPL meter reads 1/count of it
+        self.children[index] = subprocess.Popen([sys.executable, "-m", "worker.gpu_process", "--index", str(index),
+                                                 "--host-workers", str(self.count)])
         log.info("started gpu%d (pid %d)", index, self.children[index].pid)
 
     def stop(self, *_: object) -> None:

@@ -61,3 +61,13 @@ def test_detection_falls_back_without_gpu(tmp_path):
     assert detect_meter(0, FULL, rapl_root=tmp_path).source == "rapl"
     assert detect_meter(0, FULL, rapl_root=tmp_path / "none").source == "model"
     assert detect_meter(None, FULL, rapl_root=tmp_path / "none").source == "model"
+
+
+def test_workers_sharing_a_rapl_package_each_read_their_share(tmp_path):
+    make_rapl(tmp_path, [0])
+    alone, shared = RaplMeter(tmp_path), detect_meter(None, FULL, rapl_root=tmp_path, share=4)
+    make_rapl(tmp_path, [800])
+    assert shared.source == "rapl" and alone.read_joules() == pytest.approx(800 / 1e6)
+    assert shared.read_joules() == pytest.approx(200 / 1e6)  # four virtual GPUs do not count the package four times
+    with pytest.raises(ValueError, match="share"):
+        RaplMeter(tmp_path, share=0)
