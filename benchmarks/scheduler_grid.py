@@ -78,7 +78,8 @@ def run_cell(args, policies: list[str], region: str, start: datetime, cap: float
     max_hv = problem.max_hypervolume
     setup = BenchSetup(
         problem, load_region(region), start, policies, args.seeds,
-        SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap),
+        SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap,
+                         queue_rule=args.queue_rule),
         args.accounting, factory, optimizer=args.optimizer,
     )
     out = {p: {"g99": [], "hv": [], "carbon": []} for p in policies}
@@ -130,6 +131,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--year", type=int, default=2023, choices=[2021, 2022, 2023], help="year of the start dates (2023: held out; 2021-2022: validation inside the training window)")
     parser.add_argument("--gpus", type=int, default=8)
+    parser.add_argument("--queue-rule", default="streaming", choices=["streaming", "refill"],
+                        help="evaluation queue admission (cenas.search.queue): streaming top-10, or the paper's refill")
     parser.add_argument("--hours", type=int, default=80)
     parser.add_argument("--policies", nargs="+", default=POLICIES)
     parser.add_argument("--caps", nargs="*", type=float, default=[])

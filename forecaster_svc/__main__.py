@@ -21,6 +21,7 @@ def main() -> int:
     from forecaster_svc import bootstrap
     from cenas.carbon.providers import live_provider
     from forecaster_svc.live import LiveSignalService
+    from forecaster_svc.replay_models import ReplayModels
     from forecaster_svc.service import ForecastService
 
     try:
@@ -43,6 +44,7 @@ def main() -> int:
             regions=[], provider=ReplayProvider(clock), models=models,
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, load_model=load_model, search_instants=lambda: running_replay_instants(engine),
+            replay_model=ReplayModels(settings.data_dir / "forecaster" / "replay").for_replay,
         )
         live = LiveSignalService(
             engine=engine, provider=lambda name: live_provider(settings, name), model=_cached(load_model),

@@ -50,20 +50,24 @@ class ForecastService:
     last_good: dict[str, CarbonForecast] = field(default_factory=dict)
     active_regions: Callable[[], list[str]] = lambda: []  # regions running searches use
     load_model: Callable[[str], Forecaster] | None = None  # for regions that join later
-    search_instants: Callable[[], list[tuple[str, datetime]]] = lambda: []  # (region, trace now) of running replay searches
-    _issued_for_searches: set[tuple[str, datetime]] = field(default_factory=set, init=False)
+    #: (region, trace now[, trace start]) of running replay searches
+    search_instants: Callable[[], list[tuple]] = lambda: []
+    #: (region, trace start) -> (a model that never saw the replayed hours, its label); None: the region's model
+    replay_model: Callable[[str, datetime], tuple[Forecaster, str]] | None = None
+    _issued_for_searches: set[tuple[str, datetime, str]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         missing = [r for r in self.regions if r not in self.models]
         if missing:
             raise ValueError(f"no model for region(s) {', '.join(missing)}")
 
-    def forecast_region(self, region: str, at: datetime | None = None) -> CarbonForecast:
+    def forecast_region(self, region: str, at: datetime | None = None, model: Forecaster | None = None,
+                        label: str | None = None) -> CarbonForecast:
         """A fresh forecast for ``region`` issued at the hour of ``at`` (default: the
         clock's now), from the history before it (raises on provider or model failure)."""
         now = self.clock.now()
         issue = (at or now).replace(minute=0, second=0, microsecond=0)
-        model = self._model(region)
+        model = model or self._model(region)
         reading = self.provider.latest(region) if at is None else self._reading_at(region, issue)
         history = self.provider.history(region, issue - model.min_history * HOUR, issue)
         fc = model.forecast(HourlySeries.from_trace(history), issue, self.horizon)
@@ -75,7 +79,8 @@ class ForecastService:
             for i, (t, v) in enumerate(zip(fc.times(), fc.values))
         ]
         return CarbonForecast(region=region, issued_at=issue, published_at=now, actual_intensity=reading.intensity,
-                              actual_time=reading.time, model=fc.model, signal=self.provider.name, points=points)
+                              actual_time=reading.time, model=fc.model + (f" ({label})" if label else ""),
+                              signal=self.provider.name, points=points)
 
     def _reading_at(self, region: str, hour: datetime) -> Reading:
         history = self.provider.history(region, hour, hour + HOUR)
@@ -96,17 +101,21 @@ class ForecastService:
         except Exception:
             log.exception("could not read the trace hours of running searches")
             return sent
-        for region, instant in instants:
+        for item in instants:
+            region, instant = item[0], item[1]
+            trace_start = item[2] if len(item) > 2 else None
             issue = instant.replace(minute=0, second=0, microsecond=0)
-            if (region, issue) in self._issued_for_searches:
-                continue
             try:
-                message = self.forecast_region(region, at=issue)
+                model, label = (self.replay_model(region, trace_start) if self.replay_model is not None and trace_start is not None
+                                else (None, ""))
+                if (region, issue, label) in self._issued_for_searches:
+                    continue
+                message = self.forecast_region(region, at=issue, model=model, label=label or None)
             except (ProviderError, CenasError, ValueError, KeyError) as exc:
                 log.warning("forecast for %s at %s failed: %s", region, issue.isoformat(), exc)
                 continue
             if self._deliver(message):
-                self._issued_for_searches.add((region, issue))
+                self._issued_for_searches.add((region, issue, label))
                 sent.append(message)
         return sent
 

@@ -27,6 +27,11 @@ class Optimizer(str, Enum):
     random = "random"
 
 
+class QueueRule(str, Enum):
+    streaming = "streaming"
+    refill = "refill"
+
+
 class Sampler(str, Enum):
     random = "random"
     qnehvi = "qnehvi"
@@ -62,6 +67,8 @@ def bench_command(
     carbon_cap_g: Annotated[Optional[float], typer.Option(help="Stop a run when its carbon reaches this many grams (> 0).")] = None,
     optimizer: Annotated[Optimizer, typer.Option(help="Where candidates come from.")] = Optimizer.lamoo,
     sampler: Annotated[Sampler, typer.Option(help="LaMOO's sampler inside the selected region.")] = Sampler.random,
+    queue_rule: Annotated[QueueRule, typer.Option(help="Evaluation queue admission: streaming top-10 of all screened (default), "
+                                                       "or the CE-NAS paper simulator's refill-while-room.")] = QueueRule.streaming,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("bench-out"),
 ) -> None:
     """Compare scheduling policies on a tabular NAS problem over a real carbon trace."""
@@ -96,7 +103,7 @@ def bench_command(
         start=start_at,
         policies=policies,
         seeds=seeds,
-        config=SimulationConfig(gpus=gpus, hours=hours, power=power, carbon_cap_g=carbon_cap_g),
+        config=SimulationConfig(gpus=gpus, hours=hours, power=power, carbon_cap_g=carbon_cap_g, queue_rule=queue_rule.value),
         accounting=accounting.value,
         proposer_factory=proposer_factory(optimizer, sampler, tabular.max_hypervolume),
         optimizer=optimizer.value if optimizer is Optimizer.random else f"lamoo/{sampler.value}",

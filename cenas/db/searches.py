@@ -241,8 +241,8 @@ def running_replay_regions(engine) -> list[str]:
     return sorted({spec["carbon"]["region"] for spec, _ in _running_bundled_replays(engine)})
 
 
-def running_replay_instants(engine, at: datetime | None = None) -> list[tuple[str, datetime]]:
-    """(region, trace time now) of every running search replaying a bundled trace."""
+def running_replay_instants(engine, at: datetime | None = None) -> list[tuple[str, datetime, datetime]]:
+    """(region, trace time now, trace start) of every running search replaying a bundled trace."""
     from datetime import timedelta
 
     from cenas.carbon.traces import as_utc, load_region
@@ -253,5 +253,5 @@ def running_replay_instants(engine, at: datetime | None = None) -> list[tuple[st
         carbon = spec["carbon"]
         start = as_utc(datetime.fromisoformat(carbon["start"])) if carbon.get("start") else load_region(carbon["region"]).start
         clock = SearchClock(start, started_at, carbon.get("seconds_per_hour", 3600.0))
-        out.append((carbon["region"], start + timedelta(hours=clock.hours(at))))
+        out.append((carbon["region"], start + timedelta(hours=clock.hours(at)), start))
     return out

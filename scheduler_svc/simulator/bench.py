@@ -108,6 +108,7 @@ def summarize(setup: BenchSetup, results: Sequence[EpisodeResult], power: PowerM
         "power_model": {"evaluation_w": power.evaluation_w, "sampling_w": power.sampling_w, "idle_w": power.idle_w, "pue": power.pue},
         "carbon_cap_g": setup.config.carbon_cap_g,
         "optimizer": setup.optimizer,
+        "queue_rule": setup.config.queue_rule,
         "max_hypervolume": max_hv,
         "reference_point": [float(o.sign * r) for o, r in zip(setup.problem.objectives, setup.problem.ref_point)],
         "aggregates": aggregate(results, max_hv),

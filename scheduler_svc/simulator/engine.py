@@ -41,6 +41,7 @@ class SimulationConfig:
     gpus: int = 8
     hours: int = 80
     queue_capacity: int = 10
+    queue_rule: str = "streaming"  # cenas.search.queue: streaming top-k, or the paper's refill
     power: PowerModel = field(default_factory=lambda: ACCOUNTING_PRESETS["full"])
     carbon_cap_g: float | None = None
     interval_s: float = 3600.0
@@ -82,7 +83,7 @@ class Simulator:
         self.history = np.asarray(history if history is not None else [], dtype=np.float64)
         self.forecast = forecast
         self.proposer = proposer or RandomProposer(problem.space, problem.ref_point, seed)
-        self.queue = EvaluationQueue(config.queue_capacity)
+        self.queue = EvaluationQueue(config.queue_capacity, config.queue_rule)
         self.carry = CarryOver()
         self.hour = 0
         self.done = False

@@ -48,3 +48,18 @@ def test_carry_over_is_fifo():
     carry.push(Run(2, 20.0, 0))
     assert carry.codes() == [1, 2]
     assert carry.pop().code == 1 and carry.pop().code == 2 and carry.pop() is None
+
+
+def test_the_refill_rule_admits_only_while_there_is_room():
+    streaming, refill = EvaluationQueue(capacity=2), EvaluationQueue(capacity=2, rule="refill")
+    worse, better = np.array([[0.1, 0.1], [0.2, 0.2]]), np.array([[0.9, 0.9], [0.8, 0.8]])
+    for queue in (streaming, refill):
+        queue.offer(np.array([1, 2]), worse)
+        queue.offer(np.array([3, 4]), better)
+    assert sorted(streaming.codes.tolist()) == [3, 4]  # better candidates displace worse ones
+    assert sorted(refill.codes.tolist()) == [1, 2]  # full: later ones are discarded, however good
+    assert refill.pop() == 2 and len(refill) == 1
+    refill.offer(np.array([5, 6]), better)
+    assert sorted(refill.codes.tolist()) == [1, 5]  # room for one again: the first arrival
+    with pytest.raises(ValueError, match="queue rule"):
+        EvaluationQueue(2, rule="best")

@@ -59,6 +59,6 @@ def test_running_replay_instants_follow_each_searchs_own_clock(tmp_path):
         stored.status, stored.started_at = SearchStatus.RUNNING, started
         session.add(stored)
         session.commit()
-    ((region, instant),) = running_replay_instants(engine, at=started + timedelta(seconds=7))
+    ((region, instant, _),) = running_replay_instants(engine, at=started + timedelta(seconds=7))
     assert region == "DE" and instant == datetime(2022, 3, 1, 3, 30, tzinfo=timezone.utc)  # 7 s at 2 s per hour
     engine.dispose()
