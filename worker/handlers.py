@@ -180,7 +180,7 @@ class WorkerRuntime:
         poll_s = min(self.control_poll_s, max(0.25, ctx.clock.seconds_per_hour / 60.0))
         with TaskControl(self.engine, search_id, kind, key, attempt, managed=claim is Claim.MANAGED, poll_s=poll_s) as control:
             segment, values = run(ctx, control)
-            if segment.outcome == "finished":  # finished, but perhaps after its search ended
+            if segment.outcome != "cut":  # finished or paused, but perhaps after its search ended
                 control.poll()
                 segment = self._cut_at_end(ctx, control, segment)
         return retry_transient(lambda: self._record(ctx, kind, key, attempt, segment, values, codes, managed=claim is Claim.MANAGED),
@@ -276,10 +276,12 @@ class WorkerRuntime:
 
     @staticmethod
     def _cut_at_end(ctx: SearchContext, control: TaskControl, segment: Segment) -> Segment:
-        """A segment that ran past its search's end: charged up to that end, without result."""
-        if control.reason is not StopReason.CUT:
-            return segment
-        end = ctx.end_hours(control.search_ended_at)
+        """A segment that ran past its search's end: charged up to that end, without result.
+
+        The end is the time budget even before anyone marked the search finished (an
+        optimizer restarting across the budget's end marks it late): work past the budget
+        never counts, whoever noticed first."""
+        end = ctx.end_hours(control.search_ended_at if control.reason is StopReason.CUT else None)
         if segment.end_hours <= end:
             return segment  # it ended (or finished) before its search did
         kept = max(0.0, end - segment.start_hours)
