@@ -1,8 +1,12 @@
-"""The read-only endpoints the dashboard plots: `/curve` and `/forecasts`."""
+"""The dashboard's server side: the page and its assets, and the read-only endpoints it
+plots (`/curve`, `/forecasts`). The page itself is driven in a real browser by
+tests/integration/runtime/test_dashboard.py."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -13,6 +17,38 @@ from cenas.db.searches import Evaluation, IdleEnergy, Search, SearchStatus, Work
 from cenas.pareto import hypervolume
 from gateway.curve import hypervolume_2d, reference
 from tests.unit.gateway.test_searches_api import submit
+
+STATIC = resources.files("gateway").joinpath("static")
+
+
+def test_root_redirects_to_the_dashboard_which_needs_no_key_and_holds_no_data(client):
+    root = client.get("/", follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/ui"
+    page = client.get("/ui")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp and "form-action 'none'" in csp
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert '<script src="/ui/static/app.js"' in page.text and "cenas_" not in page.text
+    for asset, kind in (("app.js", "javascript"), ("app.css", "text/css")):
+        response = client.get(f"/ui/static/{asset}")
+        assert response.status_code == 200 and kind in response.headers["content-type"]
+        assert response.headers["content-security-policy"] == csp
+    assert client.get("/ui/static/nope.js").status_code == 404
+
+
+def test_the_assets_ship_in_the_package_and_load_nothing_from_elsewhere():
+    names = {p.name for p in STATIC.iterdir()}
+    assert {"index.html", "app.js", "app.css"} <= names
+    for name in names:
+        text = STATIC.joinpath(name).read_text(encoding="utf-8")
+        # the only absolute URL is the SVG namespace, which is a name, not a fetch
+        assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}, name
+    script = STATIC.joinpath("app.js").read_text(encoding="utf-8")
+    assert re.findall(r"fetch\(([^,]+),", script) == ['"/v1" + path']  # one fetch: the public API
+    assert "localStorage" not in script  # the key lives in sessionStorage only
+    assert not re.search(r"<input[^>]*\bname=", STATIC.joinpath("index.html").read_text(encoding="utf-8"))  # nothing a form could submit
+
 
 def test_hypervolume_2d_matches_botorch():
     rng = np.random.default_rng(3)
