@@ -126,16 +126,29 @@
     root.append(axes);
     return { root, sx, sy, m, w, h };
   }
+  function integerTicks(lo, hi, width) {
+    const t = niceTicks(lo, hi, Math.max(2, Math.floor(width / 90))).filter(Number.isInteger);
+    return t.length >= 2 ? t : [lo, hi];
+  }
   function pathOf(points) {
     return points.map(([px, py], i) => `${i ? "L" : "M"}${px.toFixed(1)},${py.toFixed(1)}`).join("");
   }
 
-  function curveChart(container, points, key, xLabel, id, title) {
+  function hvLabel(objectives) {
+    const units = (objectives || []).map((o) => unitOf(o.name) || o.name);
+    return units.length ? `hypervolume (${units.join(" × ")})` : "hypervolume (objective units)";
+  }
+  function intervalLabel(spec) {
+    const live = (spec.carbon?.signal || "replay") !== "replay";
+    return live ? `decision interval (${fmt((spec.carbon?.interval_s || 3600) / 60, 1)} min each)` : "search hour (h)";
+  }
+
+  function curveChart(container, points, key, xLabel, id, title, objectives) {
     const width = widthOf(container);
     const xs = points.map((p) => p[key]), ys = points.map((p) => p.hypervolume);
     const x = [0, Math.max(...xs, 1e-9) * 1.02 || 1];
     const y = [0, extent(ys)[1]];
-    const f = frame({ width, height: 260, x, y, xLabel, yLabel: "hypervolume (objective units²)", title, id });
+    const f = frame({ width, height: 260, x, y, xLabel, yLabel: hvLabel(objectives), title, id });
     // a step line: the hypervolume holds until the next evaluation finishes
     const steps = [];
     let last = 0;
@@ -177,7 +190,8 @@
 
   // The carbon signal (intensity each decision saw, and the band of the forecast it used)
   // above the GPU split of every decision: one stacked bar per decision.
-  function splitChart(container, decisions, gpus) {
+  function splitChart(container, decisions, spec) {
+    const gpus = spec.gpus;
     const width = widthOf(container);
     const n = decisions.length;
     const first = n ? decisions[0].interval : 0;
@@ -185,8 +199,8 @@
     const x = [first, last];
     const signalValues = decisions.flatMap((d) => [d.intensity, ...d.forecast]);
     const ys = [0, extent(signalValues)[1]];
-    const top = frame({ width, height: 200, x, y: ys, xLabel: "decision interval (search hours; live: intervals)", yLabel: "gCO2eq/kWh",
-      title: "Carbon intensity at each decision and the forecast band it used", id: "chart-signal" });
+    const top = frame({ width, height: 200, x, y: ys, xLabel: intervalLabel(spec), yLabel: "intensity (gCO2eq/kWh)",
+      title: "Carbon intensity at each decision and the forecast band it used", id: "chart-signal", xTicks: integerTicks(first, last, width) });
     const bandW = (top.w / Math.max(1, last - first));
     for (const d of decisions) {
       const lo = Math.min(...d.forecast, d.intensity), hi = Math.max(...d.forecast, d.intensity);
@@ -195,7 +209,7 @@
       svg("title", { text: `interval ${d.interval}: forecast used ${fmt(lo, 0)}–${fmt(hi, 0)} gCO2eq/kWh over ${d.forecast.length} intervals ahead` }));
       top.root.append(band);
     }
-    const next = decisions.filter((d) => d.forecast.length).map((d) => [top.sx(d.interval + 1.5), top.sy(d.forecast[0])]);
+    const next = decisions.filter((d) => d.forecast.length && d.interval + 1.5 <= last).map((d) => [top.sx(d.interval + 1.5), top.sy(d.forecast[0])]);
     if (next.length > 1) top.root.append(svg("path", { class: "forecast-next", d: pathOf(next) }));
     const line = decisions.map((d) => [top.sx(d.interval + 0.5), top.sy(d.intensity)]);
     if (line.length) top.root.append(svg("path", { class: "signal-line", d: pathOf(line.length > 1 ? line : [...line, [line[0][0] + 1, line[0][1]]]) }));
@@ -204,8 +218,8 @@
         svg("title", { text: `interval ${d.interval}: provider not answering, decided on the last good reading` })));
     }
     const total = Math.max(gpus || 0, ...decisions.map((d) => d.gpus_evaluation + d.gpus_sampling + d.gpus_idle), 1);
-    const bottom = frame({ width, height: 210, x, y: [0, total], xLabel: "decision interval (search hours; live: intervals)", yLabel: "GPUs",
-      title: "GPU split per decision: evaluation, sampling, idle", id: "chart-split", yTicks: niceTicks(0, total, Math.min(total, 5)).filter((t) => Number.isInteger(t)) });
+    const bottom = frame({ width, height: 210, x, y: [0, total], xLabel: intervalLabel(spec), yLabel: "GPUs (count)",
+      title: "GPU split per decision: evaluation, sampling, idle", id: "chart-split", xTicks: integerTicks(first, last, width), yTicks: niceTicks(0, total, Math.min(total, 5)).filter((t) => Number.isInteger(t)) });
     const barW = bottom.w / Math.max(1, last - first);
     for (const d of decisions) {
       const g = svg("g", { class: "split-bar", "data-interval": d.interval });
@@ -230,7 +244,7 @@
     const pts = forecast.points.map((p) => ({ ...p, h: (new Date(p.time).getTime() - t0) / 3.6e6 }));
     const ys = pts.flatMap((p) => [p.intensity, p.p10, p.p90]).filter((v) => v !== null && v !== undefined);
     const f = frame({ width, height: 230, x: extent(pts.map((p) => p.h), 0), y: [0, extent(ys)[1]], xLabel: "hours after issue (h)",
-      yLabel: "gCO2eq/kWh", title: `Forecast for ${forecast.region}`, id: `forecast-${forecast.region}` });
+      yLabel: "intensity (gCO2eq/kWh)", title: `Forecast for ${forecast.region}`, id: `forecast-${forecast.region}` });
     const banded = pts.filter((p) => p.p10 !== null && p.p90 !== null && p.p10 !== undefined && p.p90 !== undefined);
     if (banded.length > 1) {
       const upper = banded.map((p) => [f.sx(p.h), f.sy(p.p90)]), lower = banded.map((p) => [f.sx(p.h), f.sy(p.p10)]).reverse();
@@ -332,20 +346,20 @@
         if (k === "finished_at") return el("td", { text: when(v) });
         return el("td", { class: numeric ? "num" : "", text: k === "code" ? String(v) : fmt(v, 3) });
       })));
-    wrap.append(el("h2", { text: "Evaluations" }),
+    fill(wrap, {}, [el("h2", { text: "Evaluations" }),
       evaluations.length ? el("div", { class: "table-wrap" }, el("table", { id: "evaluations-table" },
         el("caption", { id: "evaluations-total", "data-total": evaluations.length, text: `${evaluations.length} architectures trained from scratch; select a column heading to sort` }),
         el("thead", {}, el("tr", {}, head)), el("tbody", {}, rows))) : el("p", { class: "empty", text: "No evaluation has finished yet." }),
       evaluations.length > EVALS_PER_PAGE ? el("div", { class: "pager" },
         el("button", { type: "button", id: "evaluations-prev", disabled: table.page === 0, onclick: () => { table.page -= 1; redraw(); }, text: "Previous" }),
         el("span", { id: "evaluations-page", text: `page ${table.page + 1} of ${pages}` }),
-        el("button", { type: "button", id: "evaluations-next", disabled: table.page >= pages - 1, onclick: () => { table.page += 1; redraw(); }, text: "Next" })) : null);
+        el("button", { type: "button", id: "evaluations-next", disabled: table.page >= pages - 1, onclick: () => { table.page += 1; redraw(); }, text: "Next" })) : null]);
     return wrap;
   }
 
   async function searchPage(gen, id) {
     navCurrent("searches");
-    const state = { evaluations: [], evalCount: -1 };
+    const state = { evaluations: [], evalCount: -1, confirming: false };
     table.page = 0;
     const load = async () => {
       const search = await api(`/searches/${encodeURIComponent(id)}`);
@@ -398,14 +412,17 @@
 
     const actions = el("div", { class: "actions" }, el("a", { href: "#/", text: "← All searches" }));
     if (!FINISHED.has(s.status)) {
-      const confirmBox = el("span", { id: "cancel-confirm-box", hidden: true }, "Stop this search? ",
+      // the page redraws on every poll: whether the owner is confirming lives in `state`
+      const confirmBox = el("span", { id: "cancel-confirm-box", hidden: !state.confirming }, "Stop this search? ",
         el("button", { type: "button", class: "danger", id: "cancel-confirm", onclick: async (ev) => {
           ev.target.disabled = true;
           try { await api(`/searches/${encodeURIComponent(id)}`, "DELETE"); } catch (err) { confirmBox.append(el("span", { class: "error", text: ` ${err.message}` })); return; }
+          state.confirming = false;
           route();
         }, text: "Yes, cancel it" }), " ",
-        el("button", { type: "button", id: "cancel-keep", onclick: () => { confirmBox.hidden = true; cancel.hidden = false; cancel.focus(); }, text: "Keep running" }));
-      const cancel = el("button", { type: "button", class: "danger", id: "cancel", onclick: () => { cancel.hidden = true; confirmBox.hidden = false; $("#cancel-confirm").focus(); }, text: "Cancel search" });
+        el("button", { type: "button", id: "cancel-keep", onclick: () => { state.confirming = false; confirmBox.hidden = true; cancel.hidden = false; cancel.focus(); }, text: "Keep running" }));
+      const cancel = el("button", { type: "button", class: "danger", id: "cancel", hidden: state.confirming,
+        onclick: () => { state.confirming = true; cancel.hidden = true; confirmBox.hidden = false; $("#cancel-confirm").focus(); }, text: "Cancel search" });
       actions.append(cancel, confirmBox);
     }
 
@@ -430,17 +447,17 @@
         el("span", { text: `task ${spec.task?.kind || "?"}${spec.task?.dataset ? ` ${spec.task.dataset}` : ""}` }), el("span", { text: `${spec.gpus} GPUs` }),
         el("span", { text: `${spec.carbon?.region || ""} · ${spec.carbon?.signal || "replay"}` }), el("span", { text: `accounting ${spec.accounting || "–"}` }),
         el("span", { text: `created ${when(s.created_at)}` })),
-      actions, ...notices, totals, el("div", { class: "spacer" }), cards);
+      actions, ...notices, totals, cards);
     // charts measure their card, so they are drawn once the cards are in the page
     const hasCurve = curve.points.some((q) => q.evaluations > 0);
-    hvHours.append(hasCurve ? curveChart(hvHours, curve.points, "hours", "search hours (h)", "chart-hv-hours", "Hypervolume against search hours")
+    hvHours.append(hasCurve ? curveChart(hvHours, curve.points, "hours", "search hours (h)", "chart-hv-hours", "Hypervolume against search hours", pareto.objectives)
       : el("p", { class: "empty", text: "No evaluation has finished yet." }));
-    hvCarbon.append(hasCurve ? curveChart(hvCarbon, curve.points, "carbon_g", "carbon emitted (gCO2eq)", "chart-hv-carbon", "Hypervolume against grams of CO2")
+    hvCarbon.append(hasCurve ? curveChart(hvCarbon, curve.points, "carbon_g", "carbon emitted (gCO2eq)", "chart-hv-carbon", "Hypervolume against grams of CO2", pareto.objectives)
       : el("p", { class: "empty", text: "No evaluation has finished yet." }));
     paretoCard.append(pareto.points.length ? paretoChart(paretoCard, pareto, state.evaluations) : el("p", { class: "empty", id: "pareto-empty", text: "No Pareto front yet." }),
       legend([["front", "Pareto-optimal (hover or focus for the architecture)"], ["other", "other evaluated architectures"]]));
     if (decisions.length) {
-      splitCard.append(...splitChart(splitCard, decisions, spec.gpus),
+      splitCard.append(...splitChart(splitCard, decisions, spec),
         legend([["signal", "intensity at the decision"], ["forecast", "range of the forecast it used"], ["next", "its forecast for the next interval"],
           ["evaluation", "evaluation GPUs"], ["sampling", "sampling GPUs"], ["idle", "idle GPUs"]]));
     } else splitCard.append(el("p", { class: "empty", id: "split-empty", text: "The scheduler has not decided yet." }));
