@@ -211,8 +211,9 @@
     }
     const next = decisions.filter((d) => d.forecast.length && d.interval + 1.5 <= last).map((d) => [top.sx(d.interval + 1.5), top.sy(d.forecast[0])]);
     if (next.length > 1) top.root.append(svg("path", { class: "forecast-next", d: pathOf(next) }));
-    const line = decisions.map((d) => [top.sx(d.interval + 0.5), top.sy(d.intensity)]);
-    if (line.length) top.root.append(svg("path", { class: "signal-line", d: pathOf(line.length > 1 ? line : [...line, [line[0][0] + 1, line[0][1]]]) }));
+    // a step: each decision's intensity is in force over its interval
+    const line = decisions.flatMap((d) => [[top.sx(d.interval), top.sy(d.intensity)], [top.sx(d.interval + 1), top.sy(d.intensity)]]);
+    if (line.length) top.root.append(svg("path", { class: "signal-line", d: pathOf(line) }));
     for (const d of decisions) {
       if (d.stale) top.root.append(svg("circle", { class: "stale-mark", cx: top.sx(d.interval + 0.5), cy: top.sy(d.intensity), r: 3 },
         svg("title", { text: `interval ${d.interval}: provider not answering, decided on the last good reading` })));
