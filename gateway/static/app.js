@@ -273,6 +273,8 @@
     return el("p", { class: "notice failed", role: "alert", id: "page-error", text: `Could not load: ${err.message} (HTTP ${err.status || "?"})` });
   }
 
+  const COLUMNS = ["search", "status", "progress (h)", "evaluations", "hypervolume", "carbon (gCO2eq)", "energy (kWh)", "policy", "region (signal)", "created"];
+
   async function searchesPage(gen, offset = 0) {
     navCurrent("searches");
     document.title = "Searches · CE-NAS";
@@ -290,7 +292,7 @@
     const rows = page.items.map((s) => {
       const budget = s.spec?.budget?.hours;
       const done = budget ? Math.min(1, s.progress.elapsed_hours / budget) : null;
-      return el("tr", { class: "search-row", "data-search-id": s.id, "data-status": s.status },
+      const row = el("tr", { class: "search-row", "data-search-id": s.id, "data-status": s.status },
         el("td", {}, el("a", { href: `#/search/${encodeURIComponent(s.id)}`, text: s.name || s.id })),
         el("td", {}, badge(s.status)),
         el("td", { class: "num" }, budget ? el("progress", { max: 1, value: done, "aria-label": `${Math.round(done * 100)} % of the budget` }) : null,
@@ -302,8 +304,11 @@
         el("td", { text: s.spec?.policy || "–" }),
         el("td", { class: "hide-narrow", text: `${s.spec?.carbon?.region || ""} (${s.spec?.carbon?.signal || "replay"})` }),
         el("td", { class: "hide-narrow", text: when(s.created_at) }));
+      // on a phone each row is a card: every cell carries its column's name
+      [...row.children].forEach((td, i) => td.setAttribute("data-label", COLUMNS[i]));
+      return row;
     });
-    const head = ["search", "status", "progress (h)", "evaluations", "hypervolume", "carbon (gCO2eq)", "energy (kWh)", "policy", "region (signal)", "created"]
+    const head = COLUMNS
       .map((t, i) => el("th", { scope: "col", class: `${[2, 3, 4, 5, 6].includes(i) ? "num" : ""} ${i >= 8 ? "hide-narrow" : ""}`, text: t }));
     const pager = el("div", { class: "pager" },
       el("button", { type: "button", disabled: offset === 0, onclick: () => searchesPage(++generation, Math.max(0, offset - SEARCHES_PER_PAGE)), text: "Newer" }),
