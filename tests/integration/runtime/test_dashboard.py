@@ -22,7 +22,8 @@ from cenas.db.searches import Search, SearchStatus
 from cenas.readiness import is_ready
 from cenas.work import make_celery
 from tests.integration.runtime.conftest import free_port, running, wait_for
-from tests.integration.runtime.test_gateway_e2e import all_pages, new_key, ready
+from gateway.auth import create_api_key
+from tests.integration.runtime.test_gateway_e2e import all_pages, ready
 
 pytestmark = pytest.mark.integration
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -63,8 +64,9 @@ def stack(stack_env, stack_settings, tmp_path_factory):
             row.status = SearchStatus.CANCELLED
             session.add(row)
         session.commit()
+    # in process, not `cenas keys create` (tested elsewhere): two CLI start-ups cost ~10 s here
+    (_, owner), (_, stranger) = create_api_key(engine, name="dashboard-owner"), create_api_key(engine, name="dashboard-stranger")
     engine.dispose()
-    owner, stranger = new_key(env, "dashboard-owner"), new_key(env, "dashboard-stranger")
     services = ("forecaster_svc", "scheduler_svc", "optimizer_svc", "worker.pool_service", "gateway")
     with running(env, logs, *services, virtual_gpus=GPUS) as procs:
         celery = make_celery(stack_settings)
@@ -134,6 +136,19 @@ def wait(driver, css: str, timeout: float = 30):
     return until(driver, EC.presence_of_element_located((By.CSS_SELECTOR, css)), timeout)
 
 
+def click(driver, css: str) -> None:
+    """Click ``css``, finding it afresh if a redraw replaced it meanwhile."""
+    def once(d):
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+    until(driver, once, 10)
+
+
+def read(driver, css: str, attribute: str) -> str:
+    """An attribute of ``css`` (the page redraws while a search runs: read it afresh)."""
+    return until(driver, lambda d: d.find_element(By.CSS_SELECTOR, css).get_attribute(attribute) or "", 10)
+
+
 def count(driver, css: str) -> int:
     return len(driver.find_elements(By.CSS_SELECTOR, css))
 
@@ -151,6 +166,7 @@ def screenshot(driver, folder: Path, name: str) -> None:
         (folder / f"dashboard-{name}-{label}.png").write_bytes(base64.b64decode(shot["data"]))
         assert driver.execute_script("return document.documentElement.scrollWidth") <= width + 1, f"{name} scrolls sideways at {label} width"
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    time.sleep(0.5)  # and once more at the window's own size
 
 
 def sign_in(driver, url: str, key: str) -> None:
@@ -171,14 +187,15 @@ def test_the_owner_follows_the_search_live_and_sees_its_figures(stack, browser, 
     wait(browser, "#api-key")
     screenshot(browser, shots, "sign-in")
     sign_in(browser, url, stack["owner"])
-    row = wait(browser, f"tr.search-row[data-search-id='{search_id}']")
-    assert "dashboard-e2e" in row.text and row.get_attribute("data-status") in ("queued", "running", "succeeded")
+    row = f"tr.search-row[data-search-id='{search_id}']"
+    wait(browser, row)
+    assert "dashboard-e2e" in read(browser, row, "textContent") and read(browser, row, "data-status") in ("queued", "running", "succeeded")
     screenshot(browser, shots, "searches")
 
-    row.find_element(By.CSS_SELECTOR, "a").click()
+    click(browser, f"{row} a")
     wait(browser, "#totals")
     assert browser.current_url.endswith(f"/ui#/search/{search_id}")
-    live = browser.find_element(By.CSS_SELECTOR, "#page-title .status").get_attribute("data-status")
+    live = read(browser, "#page-title .status", "data-status")
     if live in ("queued", "running"):  # the replay takes 12 s: catch it under way
         until(browser, lambda d: count(d, "g.split-bar") >= 2 or count(d, "#search-live") == 0)
         screenshot(browser, shots, "search-running")
@@ -211,13 +228,12 @@ def test_the_owner_follows_the_search_live_and_sees_its_figures(stack, browser, 
     screenshot(browser, shots, "search")
 
     # sortable: accuracy descending puts the best evaluated architecture first
-    header = browser.find_element(By.CSS_SELECTOR, "th button[data-sort='obj:accuracy']")
-    header.click()
-    browser.find_element(By.CSS_SELECTOR, "th button[data-sort='obj:accuracy']").click()
+    click(browser, "th button[data-sort='obj:accuracy']")
+    click(browser, "th button[data-sort='obj:accuracy']")
     best = max(evaluations, key=lambda e: e["objectives"]["accuracy"])
     assert browser.find_element(By.CSS_SELECTOR, "tr.evaluation-row").get_attribute("data-code") == str(best["code"])
     if len(evaluations) > 20:  # paginated
-        browser.find_element(By.CSS_SELECTOR, "#evaluations-next").click()
+        click(browser, "#evaluations-next")
         assert count(browser, "tr.evaluation-row") == min(20, len(evaluations) - 20)
 
     browser.get(f"{url}/ui#/forecasts")
@@ -235,7 +251,7 @@ def test_cancel_from_the_page_shows_the_cancelled_state(stack, browser, shots):
     until(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "cancel-confirm", 5)
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     wait(browser, "#search-cancelled")
-    assert browser.find_element(By.CSS_SELECTOR, "#page-title .status").get_attribute("data-status") == "cancelled"
+    assert read(browser, "#page-title .status", "data-status") == "cancelled"
     assert stack["http"].get(f"/v1/searches/{created['id']}").json()["status"] == "cancelled"
     screenshot(browser, shots, "search-cancelled")
 
