@@ -65,7 +65,7 @@ class Gateway:
 
 def create_app(settings: Settings, engine: Engine | None = None, publisher: Publisher | None = None) -> FastAPI:
     from gateway.metrics import make_registry
-    from gateway.routes import forecasts, health, searches
+    from gateway.routes import forecasts, health, searches, ui
 
     gateway = Gateway(settings, engine, SharedPublisher(publisher) if publisher is not None else None)
 
@@ -120,4 +120,6 @@ def create_app(settings: Settings, engine: Engine | None = None, publisher: Publ
     app.include_router(health.router)
     app.include_router(searches.router, prefix="/v1")
     app.include_router(forecasts.router, prefix="/v1")
+    app.include_router(ui.router)
+    app.mount("/ui/static", ui.assets(), name="dashboard-assets")
     return app

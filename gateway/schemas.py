@@ -190,6 +190,22 @@ class DecisionOut(BaseModel):
         return cls.model_validate(d, from_attributes=True)
 
 
+class CurvePoint(BaseModel):
+    hours: float = Field(description="search hours since the search started (trace hours in replay)")
+    evaluations: int = Field(description="evaluations finished by then")
+    hypervolume: float = Field(description="hypervolume of those evaluations, against the problem's reference point")
+    carbon_g: float = Field(description="gCO2eq charged by then (each ledger charge spread evenly over its span)")
+
+
+class CurveOut(BaseModel):
+    """Hypervolume against search hours and grams of CO2: one point per finished evaluation,
+    then the search's current totals."""
+
+    model_config = _example(points=[{"hours": 1.2, "evaluations": 1, "hypervolume": 2210.5, "carbon_g": 310.2},
+                                    {"hours": 3.0, "evaluations": 4, "hypervolume": 3120.0, "carbon_g": 845.9}])
+    points: list[CurvePoint]
+
+
 class ReadingOut(BaseModel):
     """One observed intensity: in force from `fetched_at` until the next reading."""
 
@@ -248,6 +264,11 @@ class ForecastOut(BaseModel):
     actual_time: UtcDatetime | None
     stale: bool
     points: list[ForecastPointOut]
+
+
+class ForecastRegionsOut(BaseModel):
+    model_config = _example(regions=["DE", "US-CAL-CISO"])
+    regions: list[str] = Field(description="regions with a stored forecast, in name order")
 
 
 class Health(BaseModel):

@@ -114,3 +114,11 @@ def signal_view(engine: Engine, *, search: Search, limit: int, offset: int) -> d
     view["readings"] = [{"fetched_at": r.fetched_at, "period_start": r.period_start, "intensity": r.value, "raw_value": r.raw_value,
                          "raw_unit": r.raw_unit, "estimated": r.estimated} for r in rows[offset:offset + limit]]
     return view
+
+
+def forecast_regions(engine: Engine) -> list[str]:
+    """Every region with a stored forecast, in name order (the dashboard's region picker)."""
+    from cenas.db.forecasts import ForecastRecord
+
+    with Session(engine) as session:
+        return list(session.exec(select(ForecastRecord.region).distinct().order_by(ForecastRecord.region)).all())

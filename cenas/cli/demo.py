@@ -266,6 +266,7 @@ def _run_search(demo: _Demo, settings: Settings, url: str, spec: dict, console: 
         _, key = create_api_key(engine, name="cenas-demo")
     finally:
         engine.dispose()
+    console.print(f"dashboard: {url}/ui while the demo runs (API key: {key if console.is_terminal else 'shown on a terminal only'})")
     with GatewayClient(url, key, timeout=30.0) as client:
         search_id = client.submit(spec)["id"]
         spec = client.search(search_id)["spec"]  # as the gateway validated it, defaults filled in

@@ -9,9 +9,16 @@ from fastapi import APIRouter, HTTPException, Path
 from cenas.db import latest_forecast
 from gateway.deps import NAME_PATTERN, GatewayDep, KeyDep
 from gateway.routes.searches import AUTH
-from gateway.schemas import ErrorOut, ForecastOut
+from gateway import store
+from gateway.schemas import ErrorOut, ForecastOut, ForecastRegionsOut
 
 router = APIRouter(tags=["forecasts"])
+
+
+@router.get("/forecasts", response_model=ForecastRegionsOut, responses=AUTH)
+def list_forecast_regions(gateway: GatewayDep, key: KeyDep) -> ForecastRegionsOut:
+    """The regions with a stored forecast (what `/forecasts/{region}` can answer)."""
+    return ForecastRegionsOut(regions=store.forecast_regions(gateway.engine))
 
 
 @router.get("/forecasts/{region}", response_model=ForecastOut, responses={**AUTH, 404: {"model": ErrorOut, "description": "no forecast stored for the region"}})

@@ -19,7 +19,7 @@ from cenas.spec import SearchSpec
 from gateway import store
 from gateway.deps import GatewayDep, KeyDep, Limit, Offset, SearchDep
 from gateway.schemas import (
-    Created, DecisionOut, EvaluationOut, LedgerRowOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, SignalOut, error_responses,
+    Created, CurveOut, DecisionOut, EvaluationOut, LedgerRowOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, SignalOut, error_responses,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,16 @@ async def get_pareto(search: SearchDep) -> ParetoOut:  # async: the row is loade
     """The non-dominated architectures evaluated so far, objective values in their own units."""
     return ParetoOut(objectives=[Objective.model_validate(o) for o in search.spec["task"]["objectives"]],
                      points=[ParetoPoint.model_validate(p) for p in search.pareto])
+
+
+@router.get("/searches/{search_id}/curve", response_model=CurveOut, responses=NOT_FOUND)
+def get_curve(search: SearchDep, gateway: GatewayDep) -> CurveOut:
+    """Hypervolume against search hours and against grams of CO2, rebuilt from the stored
+    evaluations and ledger (one point per finished evaluation, then the current totals):
+    what the dashboard plots, also for a search opened after it finished."""
+    from gateway.curve import progress_curve
+
+    return CurveOut.model_validate({"points": progress_curve(gateway.engine, search=search)})
 
 
 @router.get("/searches/{search_id}/evaluations", response_model=Page[EvaluationOut], responses=NOT_FOUND)

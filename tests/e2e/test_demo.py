@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -25,6 +26,8 @@ def test_demo_runs_the_example_search_and_writes_its_report(tmp_path):
     logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted((tmp_path / "data" / "logs").glob("*.log")))
     assert done.returncode == 0, done.stderr[-3000:] + logs
     assert "Pareto front" in done.stdout and "vanilla NAS" in done.stdout
+    # the dashboard's address, and no key where output is captured (a pipe, a CI log)
+    assert re.search(r"dashboard: http://127\.0\.0\.1:\d+/ui ", done.stderr) and not re.search(r"cenas_[\w-]{40}", done.stderr + done.stdout)
 
     report = json.loads((out / "report.json").read_text())
     search = report["search"]

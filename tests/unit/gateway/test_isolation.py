@@ -8,6 +8,7 @@ another key's searches.
 
 import pytest
 from fastapi.routing import APIRoute
+from starlette.routing import Mount
 from sqlmodel import Session
 
 from cenas.db.searches import Search, SearchStatus
@@ -17,6 +18,8 @@ from tests.unit.kernel.test_spec import EXAMPLE, with_change
 
 PUBLIC = {"/healthz", "/readyz", "/metrics"}
 DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+#: the dashboard's page and assets: no key, no data (its script calls /v1 with the key)
+DASHBOARD = {"/", "/ui", "/ui/", "/ui/static"}
 #: path parameters the test knows how to fill; a route with another one fails the test
 FILL = {"search_id": "<alice's search>", "region": "DE"}
 
@@ -40,6 +43,9 @@ def flat_routes(routes, prefix=""):
 def operations(app):
     """(method, path template, route) for every HTTP method of every route."""
     for path, route in flat_routes(app.routes):
+        if isinstance(route, Mount):  # static files: read-only
+            yield "GET", path, route
+            continue
         methods = getattr(route, "methods", None)
         assert methods, f"route {path} ({type(route).__name__}) has no HTTP methods: classify it in this test"
         for method in sorted(methods - {"HEAD"}):
@@ -57,6 +63,11 @@ def test_every_route_is_classified_and_keys_see_only_their_own(client, alice, bo
     for method, template, route in operations(client.app):
         if template in DOCUMENTATION:
             assert not isinstance(route, APIRoute) or not route.include_in_schema
+            continue
+        if template in DASHBOARD:
+            assert method == "GET"
+            response = call(client, method, template + ("/app.js" if isinstance(route, Mount) else ""), {})
+            assert response.status_code in (200, 307) and mine not in response.text
             continue
         if template in PUBLIC:
             assert method == "GET" and call(client, method, template, {}).status_code in (200, 503)
