@@ -9,8 +9,11 @@ Runs `cenas bench`'s own code path (BenchSetup / bench.episodes) for 8 GPUs x 80
 `--starts` dates spread evenly over 2023 (06:00 UTC; never used in training) in each
 region, and prints per region and overall:
 * median grams of CO2 to reach 99 % of the maximum hypervolume (runs that never reach
-  it count as infinite, so a median is finite only if most runs reached it; `n/N` says
-  how many did), and median final hypervolume;
+  it count as infinite, censored rather than dropped, so a median is finite only if most
+  runs reached it; `n/N` says how many did), its 95 % bootstrap interval and how many
+  independent searches the table holds (each (region, start) cell draws its own seeds,
+  shared by its policies: `--shared-seeds` reproduces the earlier seeds 0..N-1 everywhere),
+  and median final hypervolume;
 * the issue's checks: rl below every non-oracle baseline's grams, rl's final HV within
   1 % of vanilla's, and the share of the vanilla-to-oracle gap rl closes;
 * with --accounting paper: the reduction factor vanilla grams / policy grams at 99 %;
@@ -30,6 +33,7 @@ import argparse
 import json
 import statistics
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from multiprocessing import get_context
@@ -72,6 +76,13 @@ def _process_state(rl_policy: str | None, optimizer: str) -> tuple[NB201Problem,
     return problem, proposer_factory(Optimizer(optimizer), Sampler.random, problem.max_hypervolume)
 
 
+def cell_seed(region: str, start: datetime) -> int:
+    """The first seed of a (region, start) cell: cells draw independent seeds, so a table's
+    runs are as many independent searches as it has runs (policies share a cell's seeds:
+    their comparison is paired)."""
+    return (zlib.crc32(f"{region}|{start:%Y-%m-%dT%H}".encode()) % 100_000) * 100
+
+
 def run_cell(args, policies: list[str], region: str, start: datetime, cap: float | None) -> dict:
     """{policy: {"g99": [...], "hv": [...], "carbon": [...]}} for one region and start."""
     problem, factory = setup_process(args)
@@ -81,6 +92,7 @@ def run_cell(args, policies: list[str], region: str, start: datetime, cap: float
         SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap,
                          queue_rule=args.queue_rule),
         args.accounting, factory, optimizer=args.optimizer,
+        seed_offset=0 if args.shared_seeds else cell_seed(region, start),
     )
     out = {p: {"g99": [], "hv": [], "carbon": []} for p in policies}
     for result in episodes(setup):  # the episodes `cenas bench` runs
@@ -115,6 +127,18 @@ def median_inf(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("inf")
 
 
+def median_interval(values: list[float], level: float = 0.95, resamples: int = 2000) -> tuple[float, float]:
+    """Bootstrap percentile interval of the median; runs that never reached the target stay
+    in as infinite (censored), so a bound is `never` when too many did not."""
+    if not values:
+        return float("inf"), float("inf")
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(0)
+    medians = np.median(data[rng.integers(0, len(data), size=(resamples, len(data)))], axis=1)
+    lo, hi = np.percentile(medians, [100 * (1 - level) / 2, 100 * (1 + level) / 2], method="lower")
+    return float(lo), float(hi)
+
+
 def geometric_mean(values: list[float]) -> float:
     return float(np.exp(np.mean(np.log(values)))) if values else float("inf")
 
@@ -131,6 +155,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--year", type=int, default=2023, choices=[2021, 2022, 2023], help="year of the start dates (2023: held out; 2021-2022: validation inside the training window)")
     parser.add_argument("--gpus", type=int, default=8)
+    parser.add_argument("--shared-seeds", action="store_true",
+                        help="seeds 0..N-1 in every cell (earlier tables); default: each cell draws its own")
     parser.add_argument("--queue-rule", default="streaming", choices=["streaming", "refill"],
                         help="evaluation queue admission (cenas.search.queue): streaming top-10, or the paper's refill")
     parser.add_argument("--hours", type=int, default=80)
@@ -182,6 +208,13 @@ def print_tables(args, grid: dict, label: str) -> None:
     for region, cells in blocks.items():
         row = "".join(f"{fmt_g(median_inf(cells[p]['g99'])) + ' ' + str(int(np.isfinite(cells[p]['g99']).sum())) + '/' + str(len(cells[p]['g99'])):>{width}s}" for p in policies)
         print(f"{region:12s}{row}")
+    print(f"[{args.accounting}, {label}] 95 % bootstrap interval of that median "
+          f"({args.starts * args.seeds} independent searches per region and policy, {len(grid) * args.starts * args.seeds} in ALL"
+          f"{'; seeds shared across cells' if args.shared_seeds else ''})")
+    print(head)
+    for region, cells in blocks.items():
+        print(f"{region:12s}" + "".join(f"{'[' + fmt_g(lo) + ', ' + fmt_g(hi) + ']':>{width}s}"
+                                        for lo, hi in (median_interval(cells[p]['g99']) for p in policies)))
     print(f"[{args.accounting}, {label}] geometric mean g CO2 to reach {TARGET:.0%} of the max HV (steadier than the median on small grids: choosing between candidates; never if a run never reached it)")
     print(head)
     for region, cells in blocks.items():
@@ -216,8 +249,9 @@ def load_reusable(args) -> dict:
     """The grids and latencies of the earlier reports `--reuse` names (later files win),
     refused unless each ran the same grid."""
     merged: dict = {"grid": {}, "decision_latency_ms": {}}
-    same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer", "year")
-    before_year = {"year": 2023}  # reports written before --year existed ran 2023
+    same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer", "year", "shared_seeds", "queue_rule")
+    # reports written before these options existed ran 2023, seeds 0..N-1 in every cell, the streaming queue
+    before_year = {"year": 2023, "shared_seeds": True, "queue_rule": "streaming"}
     for path in args.reuse:
         with open(path) as handle:
             earlier = json.load(handle)

@@ -38,6 +38,8 @@ class BenchSetup:
     accounting: str
     proposer_factory: ProposerFactory
     optimizer: str = "lamoo"
+    #: seeds run are seed_offset .. seed_offset + seeds - 1 (a grid gives each cell its own)
+    seed_offset: int = 0
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
@@ -47,12 +49,12 @@ class BenchSetup:
 
 
 def episodes(setup: BenchSetup) -> Iterator[EpisodeResult]:
-    """Every (policy, seed) episode, in order; seeds are shared across policies."""
+    """Every (policy, seed) episode, in order; seeds are shared across policies (paired runs)."""
     first = setup.trace.index_of(setup.start)
     window = setup.trace.window(setup.start, setup.config.hours)
     history = setup.trace.values[max(0, first - HISTORY_HOURS) : first]
     for name in setup.policies:
-        for seed in range(setup.seeds):
+        for seed in range(setup.seed_offset, setup.seed_offset + setup.seeds):
             policy = make_policy(name)
             forecast = None
             if policy.forecast_source is not None:  # issued hourly from the full trace
