@@ -62,7 +62,10 @@ class TrueForecast:
 
 @dataclass(frozen=True)
 class NoisyForecast:
-    """The true future x exp(N(0, sigma(lead))); the noise is a function of (seed, now)."""
+    """The true future x exp(N(0, sigma(lead))); the noise is a function of (seed, now).
+
+    Its `std` is what a real forecaster can report: its own band, `mean x sigma`, never
+    `truth x sigma` (from which a policy could divide the true future back out)."""
 
     sigma_day1: float = 0.10
     growth: float = 0.5
@@ -82,7 +85,7 @@ class NoisyForecast:
         sigma = self.sigmas(len(truth))
         rng = np.random.default_rng([self.seed, now])
         mean = truth * np.exp(rng.normal(0.0, 1.0, len(truth)) * sigma - sigma**2 / 2)
-        return Forecast(mean, truth * sigma)
+        return Forecast(mean, mean * sigma)
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,12 @@ def test_simulator_issues_a_fresh_forecast_each_hour(nb201):
         assert obs.forecast_std is not None and len(obs.forecast_std) == len(obs.forecast)
         sim.step(Allocation(1, 1))
     assert [f[0] for f in seen] == [VALUES[49], VALUES[50], VALUES[51]]
+
+
+def test_the_noisy_spread_does_not_reveal_the_truth():
+    source = NoisyForecast(sigma_day1=0.1, seed=3)
+    issued = source.issue(VALUES, 20, 72)
+    truth = VALUES[21:93]
+    sigma = source.sigmas(len(issued.mean))
+    assert np.allclose(issued.std / sigma, issued.mean)  # its own band
+    assert not np.allclose(issued.std / sigma, truth[: len(issued.mean)])
