@@ -53,7 +53,9 @@ def create_app(settings: Settings, engine: Engine | None = None, publisher: Publ
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes,
+                       discard_bytes=settings.gateway_discard_body_bytes,
+                       discard_seconds=settings.gateway_discard_body_seconds)
 
     @app.exception_handler(DataError)
     async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:
