@@ -15,6 +15,7 @@ WORKDIR /app
 RUN pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY cenas ./cenas
+COPY cenas_cli ./cenas_cli
 COPY forecaster_svc ./forecaster_svc
 COPY scheduler_svc ./scheduler_svc
 COPY optimizer_svc ./optimizer_svc

@@ -44,8 +44,8 @@ import torch
 
 import scheduler_svc.rl  # noqa: F401  registers rl, mpc, oracle
 from cenas.carbon import BUNDLED_REGIONS, accounting_preset, load_region
-from cenas.cli.bench import Optimizer, Sampler, proposer_factory
 from cenas.tasks import NB201Problem
+from cenas_cli.bench import Optimizer, Sampler, proposer_factory
 from scheduler_svc.simulator.bench import BenchSetup, episodes
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
 from scheduler_svc.simulator.forecasts import episode_forecast, make_forecast_source

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 import torch
 
 from cenas.carbon import ACCOUNTING_PRESETS, load_region
-from cenas.cli.bench import Optimizer, Sampler, proposer_factory
 from cenas.tasks import NB201Problem
+from cenas_cli.bench import Optimizer, Sampler, proposer_factory
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
 from scheduler_svc.simulator.policies import make_policy
 

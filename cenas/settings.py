@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     gateway_url: str = "http://127.0.0.1:8000"
     gateway_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body the gateway accepts (413 above).")
+    gateway_discard_body_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description=(
+        "Most bytes of a body over the limit the gateway reads and drops before its 413, so a client that "
+        "sends the whole body first sees the 413, not a reset (nginx's lingering close)."))
+    gateway_discard_body_seconds: float = Field(default=30.0, ge=0, description=(
+        "Longest the gateway spends reading and dropping a body over the limit before its 413."))
     gateway_auth_failures_per_minute: int = Field(default=30, ge=1, description="Failed authentications per client IP per minute before 429.")
     api_key: SecretStr | None = Field(default=None, description="Key the client commands (`cenas submit/status/report`) send to the gateway.")
     electricitymaps_token: SecretStr | None = None

@@ -8,9 +8,7 @@ passed in) and live on `app.state.gateway`. Outages of the database or the broke
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,55 +16,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from cenas.bus import Publisher, PublishError, connect_from
-from cenas.contracts import Message
 from cenas.settings import Settings
-from gateway.auth import FailureLimiter
 from gateway.limits import BodyLimit
+from gateway.metrics import make_registry
+from gateway.routes import forecasts, health, searches, ui
+from gateway.state import Gateway, SharedPublisher
 
 log = logging.getLogger(__name__)
 
 
-class SharedPublisher:
-    """A `Publisher` for the request threads: one publish at a time (kombu channels are
-    not thread-safe). Fails fast (two retries) so a broker outage answers 503 quickly."""
-
-    def __init__(self, publisher: Publisher) -> None:
-        self._publisher, self._lock = publisher, threading.Lock()
-
-    def publish(self, message: Message, **kw) -> None:
-        with self._lock:
-            self._publisher.publish(message, **kw)
-
-    def close(self) -> None:
-        with self._lock:
-            self._publisher.close()
-
-
-@dataclass
-class Gateway:
-    """What the routes need; one per app."""
-
-    settings: Settings
-    engine: Engine | None = None
-    publisher: SharedPublisher | None = None
-    limiter: FailureLimiter = field(init=False)
-    registry: object = None  # prometheus CollectorRegistry, built with the engine
-
-    def __post_init__(self) -> None:
-        self.limiter = FailureLimiter(self.settings.gateway_auth_failures_per_minute)
-
-    def redact(self, text: str) -> str:
-        """``text`` without any secret of the settings or of the engine's URL: for
-        everything that goes to a log line or into a response."""
-        text = self.settings.redact(text)
-        password = self.engine.url.password if self.engine is not None else None
-        return text.replace(str(password), "***") if password else text
-
-
 def create_app(settings: Settings, engine: Engine | None = None, publisher: Publisher | None = None) -> FastAPI:
-    from gateway.metrics import make_registry
-    from gateway.routes import forecasts, health, searches, ui
-
     gateway = Gateway(settings, engine, SharedPublisher(publisher) if publisher is not None else None)
 
     @asynccontextmanager
@@ -94,7 +53,9 @@ def create_app(settings: Settings, engine: Engine | None = None, publisher: Publ
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes,
+                       discard_bytes=settings.gateway_discard_body_bytes,
+                       discard_seconds=settings.gateway_discard_body_seconds)
 
     @app.exception_handler(DataError)
     async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:

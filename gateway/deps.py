@@ -8,8 +8,8 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cenas.db.searches import ApiKey, Search
-from gateway.app import Gateway
 from gateway.auth import find_api_key
+from gateway.state import Gateway
 from gateway.store import owned_search
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `cenas keys create`.")

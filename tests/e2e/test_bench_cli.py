@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def cenas(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cenas", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "cenas_cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def test_short_bench_writes_summary_plots_and_table(tmp_path):

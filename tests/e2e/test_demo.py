@@ -20,7 +20,7 @@ def test_demo_runs_the_example_search_and_writes_its_report(tmp_path):
     env.update(CENAS_BROKER_URL="amqp://nobody@127.0.0.1:1//", CENAS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "cenas", "demo", "--hours", "16", "--seconds-per-hour", "1.5", "--virtual-gpus", "4",
+        [sys.executable, "-m", "cenas_cli", "demo", "--hours", "16", "--seconds-per-hour", "1.5", "--virtual-gpus", "4",
          "--data-dir", str(tmp_path / "data"), "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     logs = "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted((tmp_path / "data" / "logs").glob("*.log")))

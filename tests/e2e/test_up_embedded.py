@@ -37,7 +37,7 @@ def test_embedded_stack_runs_a_search_and_stops_cleanly(tmp_path):
     env["CENAS_GATEWAY_PORT"] = str(port := free_port())
     settings = Settings(data_dir=tmp_path, broker_url=None, database_url=None)
     log = open(tmp_path / "up.log", "w")
-    up = subprocess.Popen([sys.executable, "-m", "cenas", "up", "--virtual-gpus", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    up = subprocess.Popen([sys.executable, "-m", "cenas_cli", "up", "--virtual-gpus", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         celery = make_celery(settings)
         deadline = time.monotonic() + 120

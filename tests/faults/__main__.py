@@ -51,7 +51,7 @@ def run_suite(scenarios: list[list[str]], seeds: list[int], *, gpus: int, hours:
                    CENAS_POOL_GPUS=str(gpus), CENAS_GATEWAY_PORT=str(port), PYTHONUNBUFFERED="1")
         settings = Settings(_env_file=None, broker_url=broker_url, database_url=database_url, data_dir=log_dir / "data", pool_gpus=gpus)
         engine = make_engine(settings)
-        created = subprocess.run([sys.executable, "-m", "cenas", "keys", "create", "--name", "faults"], env=env,
+        created = subprocess.run([sys.executable, "-m", "cenas_cli", "keys", "create", "--name", "faults"], env=env,
                                  capture_output=True, text=True, timeout=120, check=True)
         key = created.stdout.splitlines()[-1]
         stack = Stack(env, log_dir, gpus)

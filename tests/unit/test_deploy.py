@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cenas.cli.up import SERVICES
 from cenas.settings import Settings
+from cenas_cli.up import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = {"rabbitmq", "postgres"}

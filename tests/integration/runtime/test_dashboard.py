@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from cenas.cli.up import READY_FILE_SERVICES
+from cenas_cli.up import READY_FILE_SERVICES
 from cenas.db import make_engine
 from cenas.db.searches import Search, SearchStatus
 from cenas.readiness import is_ready

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def cenas(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cenas", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "cenas_cli", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def ready(url: str) -> bool:

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from cenas.db import make_engine
 from cenas.db.searches import SampleBatch, Search, SearchStatus
-from cenas.cli.up import READY_FILE_SERVICES
 from cenas.pareto import non_dominated_mask
 from cenas.readiness import is_ready
 from cenas.work import make_celery
+from cenas_cli.up import READY_FILE_SERVICES
 from tests.integration.runtime.conftest import free_port, running, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ SPEC = {"name": "gateway-e2e", "task": {"kind": "nb201"}, "gpus": GPUS, "budget"
 
 
 def new_key(env: dict[str, str], name: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "cenas", "keys", "create", "--name", name], env=env,
+    done = subprocess.run([sys.executable, "-m", "cenas_cli", "keys", "create", "--name", name], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[-1]

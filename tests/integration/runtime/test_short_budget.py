@@ -35,7 +35,7 @@ def test_a_search_that_evaluated_nothing_is_charged_its_gpu_time_and_says_so(sta
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
         wait_for(lambda: ready(url), timeout=180, what="the gateway to be ready")
         wait_for(lambda: len(make_celery(stack_settings).control.ping(timeout=1.0) or []) >= GPUS, timeout=180, what="the workers")
-        submitted = subprocess.run([sys.executable, "-m", "cenas", "submit", str(_spec_file(tmp_path))], capture_output=True, text=True,
+        submitted = subprocess.run([sys.executable, "-m", "cenas_cli", "submit", str(_spec_file(tmp_path))], capture_output=True, text=True,
                                    timeout=120, env={**env, "CENAS_API_KEY": key})
         assert submitted.returncode == 0, submitted.stderr
         assert "warning:" in submitted.stderr and "empty Pareto front" in submitted.stderr  # warned before it ran
@@ -48,7 +48,7 @@ def test_a_search_that_evaluated_nothing_is_charged_its_gpu_time_and_says_so(sta
 
         search = wait_for(settled, timeout=HOURS + 240, interval=1.0, what="the search's ledger to close")
         ledger = all_pages(http, f"/v1/searches/{search_id}/ledger")
-        status = subprocess.run([sys.executable, "-m", "cenas", "status", search_id], capture_output=True, text=True, timeout=120,
+        status = subprocess.run([sys.executable, "-m", "cenas_cli", "status", search_id], capture_output=True, text=True, timeout=120,
                                 env={**env, "CENAS_API_KEY": key})
     assert search["status"] == "succeeded" and search["progress"]["evaluations"] == 0
     assert search["warnings"] and "no evaluation finished" in search["warnings"][0]

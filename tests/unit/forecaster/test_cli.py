@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from cenas.cli import main
+from cenas_cli import main
 
 from .conftest import START, synthetic
 

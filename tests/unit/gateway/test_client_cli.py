@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from cenas.cli import main
 from cenas.client import GatewayClient, describe_detail, read_spec_file
 from cenas.db import make_engine
 from cenas.errors import GatewayError, GatewayUnavailableError, SpecFileError
 from cenas.settings import Settings
+from cenas_cli import main
 from gateway.auth import find_api_key
 from tests.unit.kernel.test_spec import EXAMPLE, with_change
 
@@ -88,7 +88,7 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(tmp_path, monkeypatch
 def test_report_pieces_order_the_front_and_sum_up_carbon():
     from rich.console import Console
 
-    from cenas.cli.searches import pareto_table, status_lines, summary
+    from cenas_cli.searches import pareto_table, status_lines, summary
 
     pareto = {"objectives": [{"name": "accuracy", "goal": "max"}, {"name": "edgegpu_energy", "goal": "min"}],
               "points": [{"architecture": "|a~0|", "values": {"accuracy": 90.1, "edgegpu_energy": 20.0}},

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cenas.cli import app, main
+from cenas_cli import app, main
 from scheduler_svc.rl.env import TINY
 from scheduler_svc.rl.policy import RLPolicy
 from scheduler_svc.rl.train import evaluate

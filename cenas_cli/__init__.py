@@ -1,5 +1,8 @@
 """The `cenas` command line: the composition root that wires the kernel to the services.
 
+An entry-point package of its own, above every service, so the kernel (`cenas`) imports
+none; no other package imports it.
+
 User mistakes end with one line on stderr and exit code 2, never a traceback.
 """
 
@@ -9,13 +12,13 @@ import sys
 
 import typer
 
-from cenas.cli.bench import bench_command
-from cenas.cli.demo import demo_command
-from cenas.cli.forecast import forecast_app
-from cenas.cli.keys import keys_app
-from cenas.cli.up import up_command
-from cenas.cli.scheduler import scheduler_app
-from cenas.cli.searches import report_command, status_command, submit_command
+from cenas_cli.bench import bench_command
+from cenas_cli.demo import demo_command
+from cenas_cli.forecast import forecast_app
+from cenas_cli.keys import keys_app
+from cenas_cli.up import up_command
+from cenas_cli.scheduler import scheduler_app
+from cenas_cli.searches import report_command, status_command, submit_command
 from cenas.errors import CenasError
 
 app = typer.Typer(

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from cenas.cli.bench import Optimizer
+from cenas_cli.bench import Optimizer
 
 scheduler_app = typer.Typer(name="scheduler", help="The carbon-aware GPU scheduler.", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ def train_command(
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
-    from cenas.cli.bench import Sampler, proposer_factory
+    from cenas_cli.bench import Sampler, proposer_factory
     from cenas.errors import UnknownRegionError
     from scheduler_svc.rl.env import EnvConfig
     from cenas.tasks.nb201 import NB201Problem

@@ -33,9 +33,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cenas.carbon.traces import BUNDLED_REGIONS
 from cenas.client import GatewayClient, describe_detail, read_spec_file
-from cenas.cli.demo_report import budget_hours, series_row, simulate_vanilla, summary_lines, vanilla_comparison, write_report
-from cenas.cli.searches import pareto_table, summary
-from cenas.cli.up import LocalStack, child_environment
+from cenas_cli.demo_report import budget_hours, series_row, simulate_vanilla, summary_lines, vanilla_comparison, write_report
+from cenas_cli.searches import pareto_table, summary
+from cenas_cli.up import LocalStack, child_environment
 from cenas.errors import CenasError, SpecFileError
 from cenas.settings import Settings
 from cenas.spec import SearchSpec
