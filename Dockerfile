@@ -13,7 +13,7 @@ ENV PYTHONUNBUFFERED=1 \
 # lightgbm (the forecaster's models) loads the system's OpenMP runtime; slim images lack it
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgomp1 \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 WORKDIR /app
 # torch first and pinned (the same pin as pyproject.toml), so the project install never
