@@ -14,6 +14,7 @@ exits 1.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -43,7 +44,7 @@ def settled(http: httpx.Client, search_id: str, timeout_s: float) -> dict:
         time.sleep(1.0)
 
 
-def problems(search: dict, evaluations: list[dict], ledger: list[dict], gpus: int | None, hours: float | None) -> list[str]:
+def problems(search: dict, evaluations: list[dict], ledger: list[dict]) -> list[str]:
     """What is wrong with a finished search, as sentences; empty when nothing is."""
     found: list[str] = []
     progress = search["progress"]
@@ -66,11 +67,17 @@ def problems(search: dict, evaluations: list[dict], ledger: list[dict], gpus: in
         summed = sum(r[total] for r in ledger)
         if not math.isclose(progress[total], summed, rel_tol=1e-6, abs_tol=1e-9):
             found.append(f"{total} is {progress[total]} but the ledger sums to {summed}")
-    if gpus is not None and hours is not None:
-        charged, granted = sum(r["gpu_seconds"] for r in ledger), gpus * hours * 3600
-        if not math.isclose(charged, granted, rel_tol=1e-6):
-            found.append(f"the ledger charges {charged:.0f} GPU-seconds of a {granted:.0f} grant")
     return found
+
+
+def grant_warning(ledger: list[dict], gpus: int, hours: float) -> str | None:
+    """How the GPU-seconds charged differ from the grant (gpus x hours), if they do."""
+    charged, granted = sum(r["gpu_seconds"] for r in ledger), gpus * hours * 3600
+    if math.isclose(charged, granted, rel_tol=1e-6):
+        return None
+    late = [r for r in ledger if r["end_hours"] is not None and r["end_hours"] > hours + 1e-9 and r["gpu_seconds"] > 0]
+    return (f"the ledger charges {charged:.0f} GPU-seconds of a {granted:.0f} grant; "
+            + ", ".join(f"{r['state']} {r['key']} ({r['outcome']}) ends at hour {r['end_hours']:.3f}" for r in late))
 
 
 def main() -> int:
@@ -79,6 +86,7 @@ def main() -> int:
     parser.add_argument("--gpus", type=int, default=None, help="the spec's GPUs: check the whole grant is charged")
     parser.add_argument("--hours", type=float, default=None, help="the spec's budget hours")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the ledger to settle")
+    parser.add_argument("--dump", default=None, help="write the search, its evaluations and its ledger here as JSON")
     args = parser.parse_args()
     settings = Settings()
     key = settings.api_key.get_secret_value() if settings.api_key else ""
@@ -86,7 +94,13 @@ def main() -> int:
         search = settled(http, args.search_id, args.timeout)
         evaluations = all_pages(http, f"/v1/searches/{args.search_id}/evaluations")
         ledger = all_pages(http, f"/v1/searches/{args.search_id}/ledger")
-    found = problems(search, evaluations, ledger, args.gpus, args.hours)
+    if args.dump:
+        with open(args.dump, "w") as out:
+            json.dump({"search": search, "evaluations": evaluations, "ledger": ledger}, out, indent=1)
+    found = problems(search, evaluations, ledger)
+    warning = grant_warning(ledger, args.gpus, args.hours) if args.gpus and args.hours else None
+    if warning:
+        print(f"warning: {warning}")
     for line in found:
         print(f"FAILED: {line}")
     if found:

@@ -15,7 +15,8 @@
 #    --virtual-gpus 2), an API key from `docker compose exec gateway cenas keys create`;
 # 5. a replayed nb201 search through the gateway with the host's `cenas submit/status/
 #    report`, the optimizer container restarted in the middle, then deploy/check_search.py:
-#    succeeded, evaluations = rows, totals = ledger sums, the whole grant charged once;
+#    succeeded, evaluations = rows, totals = ledger sums (a warning if the GPU-seconds
+#    charged differ from the grant);
 # 6. `docker compose stop` must stop every container cleanly (exit 0, inside its grace
 #    period), then `docker compose down -v`, always, on failure too.
 # Prints `smoke: skipped: <why>` and exits 0 when no engine can run here.
@@ -95,7 +96,7 @@ cleanup() {
   fi
   rabbitmqctl -q delete_vhost "$SMOKE_USER" >/dev/null 2>&1
   rabbitmqctl -q delete_user "$SMOKE_USER" >/dev/null 2>&1
-  psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $SMOKE_USER" -c "DROP ROLE IF EXISTS $SMOKE_USER" >/dev/null 2>&1
+  psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $SMOKE_USER WITH (FORCE)" -c "DROP ROLE IF EXISTS $SMOKE_USER" >/dev/null 2>&1
   if [ -n "$STARTED_DOCKERD" ]; then kill "$STARTED_DOCKERD" 2>/dev/null; wait "$STARTED_DOCKERD" 2>/dev/null; fi
   [ "$rc" = 0 ] || say "failed after $(elapsed "$T0") s; container logs: $LOG/compose-failure.log"
   exit "$rc"
@@ -206,7 +207,7 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 "$CENAS" status "$ID" | sed 's/^/smoke:   /'
-"$PY" "$ROOT/deploy/check_search.py" "$ID" --gpus "$GPUS" --hours "$HOURS" | sed 's/^/smoke: /'
+"$PY" "$ROOT/deploy/check_search.py" "$ID" --gpus "$GPUS" --hours "$HOURS" --dump "$LOG/smoke-search.json" | sed 's/^/smoke: /'
 [ "${PIPESTATUS[0]}" = 0 ] || die "the search lost something across the optimizer restart"
 "$CENAS" report "$ID" --json "$LOG/smoke-report.json" | tail -3 | sed 's/^/smoke:   /'
 SEARCH_S=$(elapsed "$T_SEARCH")
