@@ -155,3 +155,22 @@ def test_the_smoke_override_keeps_to_the_hosts_loopback(compose, smoke):
     for name, svc in smoke["services"].items():
         for key in svc.get("environment") or {}:
             assert key.removeprefix("CENAS_").lower() in fields, f"{name}: unknown setting {key}"
+
+
+def test_a_worker_only_host_joins_the_first_hosts_broker_and_database(compose):
+    """compose.worker.yaml runs the same worker as compose.yaml, nothing else, against the
+    broker and database URLs it is given (required: no default could be right)."""
+    extra = load_compose(ROOT / "compose.worker.yaml")
+    assert set(extra["services"]) == {"worker"}
+    worker, main_worker = extra["services"]["worker"], compose["services"]["worker"]
+    for key in ("command", "deploy", "init", "stop_grace_period", "image"):
+        assert worker[key] == main_worker[key], key
+    env = worker["environment"]
+    for key in ("CENAS_BROKER_URL", "CENAS_DATABASE_URL"):
+        with pytest.raises(KeyError, match=key):
+            interpolate(env[key], {})
+    given = {"CENAS_BROKER_URL": "amqp://cenas:r@first:5672/", "CENAS_DATABASE_URL": "postgresql://cenas:p@first:5432/cenas"}
+    settings = Settings(_env_file=None, **{k.removeprefix("CENAS_").lower(): interpolate(v, given) for k, v in env.items()})
+    assert settings.broker_url == given["CENAS_BROKER_URL"] and settings.database_url == given["CENAS_DATABASE_URL"]
+    published = load_compose(ROOT / "deploy" / "compose.publish.yaml")["services"]
+    assert published == {"rabbitmq": {"ports": ["5672:5672"]}, "postgres": {"ports": ["5432:5432"]}}
