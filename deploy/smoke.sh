@@ -170,7 +170,13 @@ psql -q "$PG_ADMIN" -c "CREATE ROLE $SMOKE_USER LOGIN PASSWORD '$SMOKE_PASSWORD'
 T_UP=$(date +%s)
 dc up -d --no-build --wait --wait-timeout 300 > "$LOG/compose-up.log" 2>&1 || die "compose up --wait: $(grep -iE 'unhealthy|error' "$LOG/compose-up.log" | tail -3)"
 READY_S=$(elapsed "$T_UP")
-say "stack healthy in $READY_S s: $(dc ps --format '{{.Service}}={{.State}}' | sort | tr '\n' ' ')"
+say "stack healthy in $READY_S s: $(dc ps --format '{{.Service}}={{if .Health}}{{.Health}}{{else}}{{.State}}{{end}}' | sort | tr '\n' ' ')"
+
+# the README's check that every worker answers (as for workers of other hosts)
+WORKERS=$(dc exec -T pool python -c "from cenas.settings import Settings; from cenas.work import make_celery; \
+print(sorted(n for r in make_celery(Settings()).control.ping(timeout=2) for n in r))")
+say "workers answering: $WORKERS"
+case "$WORKERS" in *gpu0@*gpu1@*) ;; *) die "not both virtual GPU workers answer: $WORKERS" ;; esac
 
 KEY=$(dc exec -T gateway cenas keys create --name smoke | tail -1)
 case "$KEY" in cenas_*) ;; *) die "no API key from cenas keys create: $KEY" ;; esac
