@@ -58,7 +58,11 @@ if ! timeout 10 docker info >/dev/null 2>&1; then
     --data-root "$CACHE/data" --exec-root "$CACHE/exec" --pidfile "$CACHE/exec/dockerd.pid" \
     > "$LOG/dockerd.log" 2>&1 &
   STARTED_DOCKERD=$!
-  for _ in $(seq 1 30); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 1; done
+  for _ in $(seq 1 30); do  # until it answers, or has died
+    timeout 5 docker info >/dev/null 2>&1 && break
+    kill -0 "$STARTED_DOCKERD" 2>/dev/null || break
+    sleep 1
+  done
   if ! timeout 5 docker info >/dev/null 2>&1; then
     kill "$STARTED_DOCKERD" 2>/dev/null || true
     skip "dockerd did not start: $(tail -1 "$LOG/dockerd.log")"
