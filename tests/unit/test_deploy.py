@@ -1,6 +1,7 @@
 """compose.yaml and the Dockerfile agree with the code: the same services as `cenas up`,
 only settings that exist, healthy dependencies first, GPUs reserved for the workers, no
-secret in either file. (No Docker engine runs here; `cenas up` is the tested twin.)"""
+secret in either file, clean stops, and a test override that keeps to the host's loopback.
+(These are structural; deploy/smoke.sh runs the stack on a real engine where one starts.)"""
 
 from __future__ import annotations
 
@@ -19,9 +20,25 @@ ROOT = Path(__file__).resolve().parents[2]
 INFRA = {"rabbitmq", "postgres"}
 
 
+class ComposeLoader(yaml.SafeLoader):
+    """YAML with Compose's `!reset` tag (an override empties the merged value): None here."""
+
+
+ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+
+
+def load_compose(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=ComposeLoader)
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return load_compose(ROOT / "compose.yaml")
+
+
+@pytest.fixture(scope="module")
+def smoke() -> dict:
+    return load_compose(ROOT / "deploy" / "compose.smoke.yaml")
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -97,3 +114,63 @@ def test_the_image_pins_the_projects_torch_and_ships_every_package():
     packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
     for package in packages:
         assert re.search(rf"^COPY {package} \./{package}$", dockerfile, re.M), package
+
+
+def test_every_service_stops_cleanly_and_says_when_it_is_ready(compose):
+    """tini as PID 1 passes SIGTERM on (a Python PID 1 without a handler ignores it); the
+    workers' grace period covers the supervisor's own 15 s wait for its children; each
+    service without an HTTP port is healthy once this run's process wrote its ready file."""
+    for name, svc in app_services(compose).items():
+        assert svc["init"] is True, name
+        assert int(svc["stop_grace_period"].removesuffix("s")) >= (30 if name == "worker" else 10), name
+        module = svc["command"][2]
+        if name not in {"gateway", "worker"}:
+            assert svc["healthcheck"]["test"] == ["CMD", "python", "-m", "cenas.readiness", module], name
+    assert "CENAS_GATEWAY_PORT" in " ".join(compose["services"]["gateway"]["healthcheck"]["test"])
+
+
+def test_the_image_installs_dependencies_before_the_code():
+    """Code changes rebuild only the last layers (CI caches the dependency layer)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    deps = dockerfile.index("pip install -r /tmp/requirements.txt")
+    assert dockerfile.index("COPY pyproject.toml ./") < deps < dockerfile.index("COPY cenas ./cenas")
+    assert "pip install --no-deps ." in dockerfile
+    assert re.search(r"^USER cenas$", dockerfile, re.M) and "chown cenas /data" in dockerfile
+    assert "libgomp1" in dockerfile  # lightgbm's OpenMP runtime: the forecaster fails to start without it
+
+
+def test_the_smoke_override_keeps_to_the_hosts_loopback(compose, smoke):
+    """deploy/smoke.sh's override: host network for every service, nothing published, every
+    URL on 127.0.0.1, CPU stand-in workers without a GPU reservation, settings that exist."""
+    assert set(smoke["services"]) == set(compose["services"])
+    for name, svc in smoke["services"].items():
+        assert svc["network_mode"] == "host", name
+        assert "ports" not in svc or svc["ports"] is None, name
+    urls = re.findall(r"\w+://[^\s\"']+", (ROOT / "deploy" / "compose.smoke.yaml").read_text())
+    assert urls and all(re.match(r"\w+://[^@/]*@127\.0\.0\.1:", url) for url in urls), urls
+    worker = smoke["services"]["worker"]
+    assert worker["command"] == ["python", "-m", "worker", "--virtual-gpus", "2"]
+    assert "deploy" in worker and worker["deploy"] is None  # !reset: no GPU reservation
+    fields = set(Settings.model_fields)
+    for name, svc in smoke["services"].items():
+        for key in svc.get("environment") or {}:
+            assert key.removeprefix("CENAS_").lower() in fields, f"{name}: unknown setting {key}"
+
+
+def test_a_worker_only_host_joins_the_first_hosts_broker_and_database(compose):
+    """compose.worker.yaml runs the same worker as compose.yaml, nothing else, against the
+    broker and database URLs it is given (required: no default could be right)."""
+    extra = load_compose(ROOT / "compose.worker.yaml")
+    assert set(extra["services"]) == {"worker"}
+    worker, main_worker = extra["services"]["worker"], compose["services"]["worker"]
+    for key in ("command", "deploy", "init", "stop_grace_period", "image"):
+        assert worker[key] == main_worker[key], key
+    env = worker["environment"]
+    for key in ("CENAS_BROKER_URL", "CENAS_DATABASE_URL"):
+        with pytest.raises(KeyError, match=key):
+            interpolate(env[key], {})
+    given = {"CENAS_BROKER_URL": "amqp://cenas:r@first:5672/", "CENAS_DATABASE_URL": "postgresql://cenas:p@first:5432/cenas"}
+    settings = Settings(_env_file=None, **{k.removeprefix("CENAS_").lower(): interpolate(v, given) for k, v in env.items()})
+    assert settings.broker_url == given["CENAS_BROKER_URL"] and settings.database_url == given["CENAS_DATABASE_URL"]
+    published = load_compose(ROOT / "deploy" / "compose.publish.yaml")["services"]
+    assert published == {"rabbitmq": {"ports": ["5672:5672"]}, "postgres": {"ports": ["5432:5432"]}}

@@ -21,3 +21,23 @@ def test_an_unwritable_data_dir_only_loses_the_announcement(tmp_path):
     blocker.write_text("")
     mark_ready(Settings(data_dir=blocker, broker_url=None, database_url=None), "optimizer_svc")
     assert not is_ready(blocker, "optimizer_svc", os.getpid())
+
+
+def test_the_container_healthcheck_wants_this_runs_file_of_a_live_process(tmp_path, monkeypatch):
+    """In a container the pids repeat and /data outlives the container: a file left by an
+    earlier process with the same pid (older than this process) or by a gone one is not ready."""
+    from cenas.readiness import is_ready_now, main, ready_path
+
+    monkeypatch.setenv("CENAS_DATA_DIR", str(tmp_path))
+    assert not is_ready_now(tmp_path, "optimizer_svc") and main(["optimizer_svc"]) == 1
+    stale = ready_path(tmp_path, "optimizer_svc", os.getpid())
+    stale.parent.mkdir(parents=True)
+    stale.touch()
+    os.utime(stale, (0, 0))  # written long before this process started
+    assert not is_ready_now(tmp_path, "optimizer_svc")
+    ready_path(tmp_path, "optimizer_svc", 2**22 + 1).touch()  # beyond pid_max: no such process
+    assert not is_ready_now(tmp_path, "optimizer_svc")
+    mark_ready(Settings(data_dir=tmp_path, broker_url=None, database_url=None), "optimizer_svc")
+    assert is_ready_now(tmp_path, "optimizer_svc") and main(["optimizer_svc"]) == 0
+    assert not is_ready_now(tmp_path, "scheduler_svc")
+    assert main([]) == 2
