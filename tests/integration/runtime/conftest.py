@@ -64,6 +64,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def workers_answering(celery) -> int:
+    """Celery workers answering a ping; 0 while the broker connection is being reset (a
+    fault test may just have closed every connection of the virtual host)."""
+    try:
+        return len(celery.control.ping(timeout=1.0) or [])
+    except (ConnectionError, OSError):
+        return 0
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -44,7 +44,7 @@ def test_killed_worker_task_is_redelivered_and_recorded_once(stack_env, stack_se
         wait_for(lambda: len(in_flight()) >= 3, timeout=120, interval=0.2, what="evaluations in progress")
         time.sleep(1.0)  # well inside the current tasks (each takes 1.5-6 s here)
         pending = in_flight()
-        pid = int(subprocess.run(["pgrep", "-P", str(procs["worker"].pid), "-f", "worker.gpu_process --index 0$"], capture_output=True, text=True, check=True).stdout.split()[0])
+        pid = int(subprocess.run(["pgrep", "-P", str(procs["worker"].pid), "-f", "worker.gpu_process --index 0( |$)"], capture_output=True, text=True, check=True).stdout.split()[0])
         os.kill(pid, signal.SIGKILL)
 
         def finished():

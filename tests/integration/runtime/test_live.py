@@ -20,7 +20,7 @@ from cenas.carbon.providers.watttime import LBS_PER_MWH_TO_G_PER_KWH
 from cenas.carbon.signal import StepSignal
 from cenas.work import make_celery
 from tests.fakes.carbon_apis import EM_TOKEN, WT_PASS, WT_USER, serving
-from tests.integration.runtime.conftest import free_port, running, wait_for
+from tests.integration.runtime.conftest import free_port, running, wait_for, workers_answering
 from tests.integration.runtime.test_gateway_e2e import all_pages, new_key, ready
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_live_searches_follow_the_grid_and_are_accounted_from_what_was_observed(
                 httpx.Client(base_url=url, headers={"Authorization": f"Bearer {owner}"}, timeout=60) as http:
             celery = make_celery(stack_settings.model_copy(update={"broker_url": env["CENAS_BROKER_URL"]}))
             wait_for(lambda: ready(url), timeout=180, what="the gateway to be ready")
-            wait_for(lambda: len(celery.control.ping(timeout=1.0) or []) == WORKERS, timeout=240, what=f"{WORKERS} workers to answer")
+            wait_for(lambda: workers_answering(celery) == WORKERS, timeout=240, what=f"{WORKERS} workers to answer")
 
             # bad input the provider can judge at submit: a 422 naming the field
             unknown = http.post("/v1/searches", json=live_spec("bad-zone", "electricitymaps", "XX-NOWHERE", "heuristic", "full"))

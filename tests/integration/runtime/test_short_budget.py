@@ -14,7 +14,7 @@ import pytest
 
 from cenas.search.context import build_context
 from cenas.work import make_celery
-from tests.integration.runtime.conftest import free_port, running, wait_for
+from tests.integration.runtime.conftest import free_port, running, wait_for, workers_answering
 from tests.integration.runtime.test_gateway_e2e import all_pages, new_key, ready
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,8 @@ def test_a_search_that_evaluated_nothing_is_charged_its_gpu_time_and_says_so(sta
     with running(env, tmp_path, *services, virtual_gpus=GPUS) as procs, \
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
         wait_for(lambda: ready(url), timeout=180, what="the gateway to be ready")
-        wait_for(lambda: len(make_celery(stack_settings).control.ping(timeout=1.0) or []) >= GPUS, timeout=180, what="the workers")
+        celery = make_celery(stack_settings)
+        wait_for(lambda: workers_answering(celery) >= GPUS, timeout=180, what="the workers")
         submitted = subprocess.run([sys.executable, "-m", "cenas_cli", "submit", str(_spec_file(tmp_path))], capture_output=True, text=True,
                                    timeout=120, env={**env, "CENAS_API_KEY": key})
         assert submitted.returncode == 0, submitted.stderr
