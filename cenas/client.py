@@ -32,6 +32,16 @@ def read_spec_file(path: Path) -> dict:
     return spec
 
 
+def all_pages(http: httpx.Client, path: str) -> list[dict]:
+    """Every item of a paged `/v1` list (`items`, `total`), following `offset`."""
+    items: list[dict] = []
+    while True:
+        page = http.get(path, params={"limit": 1000, "offset": len(items)}).raise_for_status().json()
+        items += page["items"]
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
 def describe_detail(detail: Any) -> str:
     """FastAPI's `detail` as one line: validation errors as `field.path: message; ...`."""
     if isinstance(detail, list):

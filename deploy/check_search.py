@@ -21,17 +21,8 @@ import time
 
 import httpx
 
+from cenas.client import all_pages
 from cenas.settings import Settings
-
-
-def all_pages(http: httpx.Client, path: str) -> list[dict]:
-    """Every item of a paged /v1 list."""
-    items: list[dict] = []
-    while True:
-        page = http.get(path, params={"limit": 1000, "offset": len(items)}).raise_for_status().json()
-        items += page["items"]
-        if not page["items"] or len(items) >= page["total"]:
-            return items
 
 
 def settled(http: httpx.Client, search_id: str, timeout_s: float) -> dict:

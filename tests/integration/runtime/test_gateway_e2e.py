@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
+from cenas.client import all_pages
 from cenas.db import make_engine
 from cenas.db.searches import SampleBatch, Search, SearchStatus
 from cenas.pareto import non_dominated_mask
@@ -40,15 +41,6 @@ def ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def all_pages(http: httpx.Client, path: str) -> list[dict]:
-    items: list[dict] = []
-    while True:
-        page = http.get(path, params={"limit": 1000, "offset": len(items)}).raise_for_status().json()
-        items += page["items"]
-        if not page["items"] or len(items) >= page["total"]:
-            return items
 
 
 def test_a_search_submitted_over_http_runs_to_the_end_with_consistent_figures(stack_env, stack_settings, tmp_path):
