@@ -36,12 +36,13 @@ class TaskControl:
     """
 
     def __init__(self, engine: Engine, search_id: str, kind: str, key: int, attempt: int, *, managed: bool,
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, began_at: datetime | None = None) -> None:
         self.engine, self.search_id, self.kind, self.key, self.attempt = engine, search_id, kind, key, attempt
         self.managed = managed
         self.poll_s = poll_s
-        #: right after the claim: from here the GPU is this attempt's (loading a runner included)
-        self.began_at = utcnow()
+        #: the claim's instant (the dispatch's started_at): from here the GPU is this
+        #: attempt's, loading a runner included
+        self.began_at = began_at or utcnow()
         self.stopped = threading.Event()
         self.reason: StopReason | None = None
         self.search_ended_at: datetime | None = None  # when the search finished, if it did

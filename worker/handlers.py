@@ -172,13 +172,15 @@ class WorkerRuntime:
         if ctx is None:
             log.info("dropping a task of search %s: it is not running", search_id)
             return None
-        claim = self._claim(search_id, kind, key, attempt)
+        claimed_at = utcnow()  # the dispatch's started_at: the ledger counts the GPU busy from here
+        claim = self._claim(search_id, kind, key, attempt, claimed_at)
         if claim is Claim.SKIP:
             return None
         assert ctx.clock is not None
         # a fast replay needs a fast look: one trace minute of reaction time at most
         poll_s = min(self.control_poll_s, max(0.25, ctx.clock.seconds_per_hour / 60.0))
-        with TaskControl(self.engine, search_id, kind, key, attempt, managed=claim is Claim.MANAGED, poll_s=poll_s) as control:
+        with TaskControl(self.engine, search_id, kind, key, attempt, managed=claim is Claim.MANAGED, poll_s=poll_s,
+                         began_at=claimed_at) as control:
             segment, values = run(ctx, control)
             if segment.outcome != "cut":  # finished or paused, but perhaps after its search ended
                 control.poll()
@@ -186,7 +188,7 @@ class WorkerRuntime:
         return retry_transient(lambda: self._record(ctx, kind, key, attempt, segment, values, codes, managed=claim is Claim.MANAGED),
                                f"recording {kind} {key} of {search_id}", wait_s=RECORD_WAIT_S)
 
-    def _claim(self, search_id: str, kind: str, key: int, attempt: int) -> Claim:
+    def _claim(self, search_id: str, kind: str, key: int, attempt: int, claimed_at: datetime) -> Claim:
         """Mark this attempt started, if it is the dispatch's current one and not preempted.
 
         A redelivery of the current attempt (its worker died) claims it again. An attempt
@@ -196,7 +198,7 @@ class WorkerRuntime:
             claimed = session.exec(update(Dispatch).where(  # type: ignore[call-overload]
                 Dispatch.search_id == search_id, Dispatch.kind == kind, Dispatch.key == key, Dispatch.attempt == attempt,
                 Dispatch.preempt == False,  # noqa: E712
-            ).values(started_at=utcnow(), worker=self.name, stopped_at=None)).rowcount
+            ).values(started_at=claimed_at, worker=self.name, stopped_at=None)).rowcount
             if claimed:
                 session.commit()
                 return Claim.MANAGED
@@ -223,7 +225,7 @@ class WorkerRuntime:
     def _replay(self, ctx: SearchContext, cost: float, state: GpuState, control: TaskControl, values: object) -> tuple[Segment, object]:
         """Sleep `cost` search-time GPU-seconds on the replay clock, waking when told to stop."""
         assert ctx.clock is not None
-        started_at = utcnow()
+        started_at = control.began_at  # from the claim: no GPU-second between claim and sleep goes uncharged
         start = ctx.clock.hours(started_at)
         real = ctx.clock.real_seconds(cost)
         if self.sleep is not None:
