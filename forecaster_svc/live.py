@@ -27,9 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import numpy as np
-
-from cenas.carbon.providers.base import CarbonSignalProvider, Reading
+from cenas.carbon.providers.base import CarbonSignalProvider, Reading, hourly
 from cenas.clock import utcnow
 from cenas.contracts import CarbonForecast, ForecastPoint
 from cenas.db.readings import (SIGNAL_TYPES, CarbonReading, LiveZone, hourly_history, live_zones, record_poll, save_history,
@@ -77,7 +75,7 @@ class LiveSignalService:
             polled += 1
         return polled
 
-    def run(self, stop, tick_s: float = 0.1) -> None:
+    def run(self, stop, tick_s: float = 0.5) -> None:
         while not stop.is_set():
             try:
                 self.tick()
@@ -167,14 +165,5 @@ class LiveSignalService:
                 return HourlySeries(start, trace.values[int((start - trace.start) // HOUR):][:hours]), False
             break
         points = hourly_history(self.engine, zone.provider, zone.zone, start, issue)  # type: ignore[arg-type]
-        if not points:
-            raise ValueError(f"no stored history for {zone.zone} yet")
-        sums, counts = np.zeros(hours), np.zeros(hours)
-        for when, value in points:
-            i = int((when - start) // HOUR)
-            if 0 <= i < hours:
-                sums[i] += value
-                counts[i] += 1
-        have = np.flatnonzero(counts > 0)
-        values = np.interp(np.arange(hours), have, sums[have] / counts[have])  # flat before the first, after the last
-        return HourlySeries(start, values), bool(len(have) < hours)
+        stored = hourly(zone.zone, start, issue, points, "stored readings")  # flat before the first hour, after the last
+        return HourlySeries(start, stored.values), bool(stored.filled_hours)

@@ -168,7 +168,8 @@ def observed_signal(engine: Engine, provider: str, zone: str, started_at: dateti
 
 
 def hourly_history(engine: Engine, provider: str, zone: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
-    """Stored (hour, value) pairs in ``[start, end)``: history rows, then hourly means of polls."""
+    """Stored (provider hour, value) pairs in ``[start, end)``, history rows and polls alike
+    (`cenas.carbon.providers.base.hourly` averages them into hours)."""
     with Session(engine) as session:
         rows = session.exec(select(CarbonReading).where(
             CarbonReading.provider == provider, CarbonReading.zone == zone,
