@@ -67,7 +67,8 @@ class SchedulerService:
 
     def _policy(self, ctx: SearchContext) -> tuple[AllocationPolicy, str | None]:
         if ctx.search_id not in self._policies:
-            episode = EpisodeContext(ctx.spec.gpus, self._intervals_total(ctx, 0), ctx.spec.budget.carbon_g,
+            episode = EpisodeContext(ctx.spec.gpus, self._budget_intervals(ctx) or math.ceil(24 * 365 / ctx.interval_hours),
+                                     ctx.spec.budget.carbon_g,
                                      ctx.problem.max_hypervolume, ctx.spec.optimizer.seed, ctx.power)
             fallback = None
             try:
@@ -115,10 +116,10 @@ class SchedulerService:
             return session.exec(select(Decision.id).where(Decision.search_id == search_id, Decision.interval == interval)).first() is not None
 
     @staticmethod
-    def _intervals_total(ctx: SearchContext, interval: int) -> int:
-        """The budget in decision intervals (the policies' episode length)."""
+    def _budget_intervals(ctx: SearchContext) -> int | None:
+        """The time budget in decision intervals (the policies' episode length); None: no time budget."""
         if ctx.spec.budget.hours is None:
-            return math.ceil(24 * 365 / ctx.interval_hours) if interval == 0 else interval + 1
+            return None
         return math.ceil(ctx.spec.budget.hours / ctx.interval_hours - 1e-9)
 
     def observe(self, ctx: SearchContext, search: Search, interval: int) -> Observation:
@@ -128,7 +129,7 @@ class SchedulerService:
         queued, carried = self._queue_state(search.id)
         forecast = self._forecast(ctx, interval)
         return Observation(
-            hour=interval, hours_total=self._intervals_total(ctx, interval) if ctx.spec.budget.hours else interval + 1,
+            hour=interval, hours_total=self._budget_intervals(ctx) or interval + 1,
             gpus=ctx.spec.gpus, intensity=ctx.intensity(hour), intensity_history=np.asarray(history),
             forecast=None if forecast is None else forecast.mean, forecast_std=None if forecast is None else forecast.std,
             hypervolume_fraction=search.hypervolume / max_hv,
