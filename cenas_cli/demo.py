@@ -13,6 +13,7 @@ data directory (with one log per service) is then kept and named.
 
 from __future__ import annotations
 
+import logging
 import json
 import shutil
 import signal
@@ -33,13 +34,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cenas.carbon.traces import BUNDLED_REGIONS
 from cenas.client import GatewayClient, describe_detail, read_spec_file
-from cenas_cli.demo_report import budget_hours, series_row, simulate_vanilla, summary_lines, vanilla_comparison, write_report
+from cenas_cli.demo_report import optimizer_proposer, series_row, summary_lines, vanilla_comparison, write_report
+from scheduler_svc.baseline import baseline_record, budget_hours, simulate_vanilla
 from cenas_cli.searches import pareto_table, summary
 from cenas_cli.up import LocalStack, child_environment
 from cenas.errors import CenasError, SpecFileError
 from cenas.settings import Settings
 from cenas.spec import SearchSpec
 
+log = logging.getLogger(__name__)
 #: seconds between two polls of the search
 POLL_S = 0.5
 #: how long the stack may take to answer /readyz (2 busy cores start 8+ Python processes)
@@ -85,6 +88,12 @@ class _Demo:
         self.stack = stack
         self.data_dir = data_dir
         self.stopping = False
+        self.vanilla: _Vanilla | None = None
+
+    def stop_stack(self) -> None:
+        if self.vanilla is not None:
+            self.vanilla.detach()  # its database goes with the stack
+        self.stack.stop()
 
     def check(self) -> None:
         if self.stopping:
@@ -157,17 +166,43 @@ class _Demo:
 
 
 class _Vanilla(threading.Thread):
-    """Simulates vanilla NAS while the search runs (the simulator needs only the spec)."""
+    """Simulates vanilla NAS while the search runs (the simulator needs only the spec) and,
+    while the stack is up, stores its curve with the search so the dashboard draws it."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, settings: Settings | None = None, search_id: str | None = None) -> None:
         super().__init__(name="vanilla-simulation", daemon=True)
-        self.spec, self.result, self.error = spec, None, None
+        self.spec, self.search_id = spec, search_id
+        self.result, self.error = None, None
+        self._settings, self._lock = settings, threading.Lock()
 
     def run(self) -> None:
         try:
-            self.result = simulate_vanilla(self.spec, budget_hours(self.spec))
+            run = simulate_vanilla(self.spec, budget_hours(self.spec), optimizer_proposer(self.spec))
         except Exception as exc:  # noqa: BLE001 - reported by `outcome`
             self.error = exc
+            return
+        self.result = run.result if run is not None else None
+        with self._lock:
+            if run is not None and self._settings is not None and self.search_id is not None:
+                self._store(run)
+
+    def _store(self, run) -> None:
+        from cenas.db import make_engine
+        from cenas.db.baselines import save_baseline
+
+        try:
+            engine = make_engine(self._settings)
+            try:
+                save_baseline(engine, baseline_record(self.search_id, run))
+            finally:
+                engine.dispose()
+        except Exception:  # noqa: BLE001 - the dashboard then lacks the curve; the report still has it
+            log.exception("could not store the vanilla curve with search %s", self.search_id)
+
+    def detach(self) -> None:
+        """The stack is stopping: from now on nothing is written to its database."""
+        with self._lock:
+            self._settings = None
 
     def outcome(self):
         self.join()
@@ -226,22 +261,22 @@ def demo_command(
         demo.wait_ready(settings, console)
         console.print(f"all services ready after {time.monotonic() - started:.0f} s; gateway at {url}")
         search, series, pareto, decisions, vanilla = _run_search(demo, settings, url, spec, console)
-        stack.stop()
+        demo.stop_stack()
         clean = True
     except Interrupted:
-        stack.stop()
+        demo.stop_stack()
         console.print("interrupted: all services stopped")
         clean = True
         raise typer.Exit(130) from None
     except DemoError:  # a service or the search failed: keep the logs
-        stack.stop()
+        demo.stop_stack()
         raise
     except CenasError:
-        stack.stop()
+        demo.stop_stack()
         clean = True
         raise
     except Exception as exc:  # noqa: BLE001 - a demo ends with one line, never a traceback
-        stack.stop()
+        demo.stop_stack()
         raise DemoError(f"the demo stopped: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
     finally:
         for s, handler in previous.items():
@@ -274,7 +309,7 @@ def _run_search(demo: _Demo, settings: Settings, url: str, spec: dict, console: 
                       f"{spec['budget'].get('hours')} trace hours at {spec['carbon'].get('seconds_per_hour')} s each, policy {spec.get('policy', 'heuristic')}")
         vanilla = None
         if spec["budget"].get("hours"):  # else its length is known only at the end
-            vanilla = _Vanilla(spec)
+            vanilla = demo.vanilla = _Vanilla(spec, settings, search_id)
             vanilla.start()
         search, series = demo.follow(client, search_id, spec, console)
         if search["status"] != "succeeded":

@@ -7,10 +7,10 @@ Pure functions over what the demo collected from the gateway; no HTTP, no proces
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 
+from cenas.search.proposers import ProposerFactory
 from scheduler_svc.simulator.results import EpisodeResult
 
 #: one row per gateway poll: when (wall seconds since submission) and what the search showed
@@ -27,27 +27,12 @@ def series_row(wall_s: float, search: dict) -> dict:
             "gpus_sampling": a["sampling"], "gpus_idle": a["idle"]}
 
 
-def simulate_vanilla(spec: dict, hours: int) -> EpisodeResult | None:
-    """Vanilla NAS (every GPU trains LaMOO's proposals, no supernet) in the simulator, on the
-    demo's problem, trace, start, GPUs, accounting and optimizer seed; None for a task the
-    simulator cannot replay (`torch`)."""
-    from cenas.search.context import build_context
-    from cenas.tasks.nb201 import NB201Problem
+def optimizer_proposer(spec: dict) -> ProposerFactory:
+    """The optimizer service's LaMOO with the search's sampler: vanilla proposes as the search's optimizer does."""
     from optimizer_svc.lamoo import LaMOO, LaMOOConfig
-    from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, run_episode
-    from scheduler_svc.simulator.policies import make_policy
 
-    ctx = build_context("vanilla", spec, None)
-    if not isinstance(ctx.problem, NB201Problem):
-        return None
-    s = ctx.spec
-    window = ctx.trace.window(s.carbon.start or ctx.trace.start, hours)
-    history = ctx.trace.values[max(0, ctx.first_index - HISTORY_HOURS) : ctx.first_index]
-    config = SimulationConfig(gpus=s.gpus, hours=hours, power=ctx.power, carbon_cap_g=s.budget.carbon_g)
-    sampler = s.optimizer.sampler  # the optimizer service's LaMOO, same seed
-    factory = lambda space, ref, seed: LaMOO(space, ref, LaMOOConfig(sampler=sampler), seed=seed)  # noqa: E731
-    return run_episode(ctx.problem, window, make_policy("vanilla"), config, seed=s.optimizer.seed,
-                       history=history, proposer_factory=factory)
+    sampler = spec.get("optimizer", {}).get("sampler", "random")
+    return lambda space, ref, seed: LaMOO(space, ref, LaMOOConfig(sampler=sampler), seed=seed)
 
 
 def vanilla_comparison(search: dict, vanilla: EpisodeResult | None) -> dict | None:
@@ -131,8 +116,3 @@ def plot_report(report: dict, path: Path) -> None:
     inten.grid(alpha=0.3)
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def budget_hours(spec: dict) -> int:
-    """Whole trace hours of the spec's budget (the vanilla run simulates as many)."""
-    return max(1, math.ceil(spec["budget"]["hours"]))

@@ -197,13 +197,32 @@ class CurvePoint(BaseModel):
     carbon_g: float = Field(description="gCO2eq charged by then (each ledger charge spread evenly over its span)")
 
 
+class BaselineOut(BaseModel):
+    """Vanilla NAS (every GPU trains the optimizer's proposals, no supernet) simulated on the
+    search's own problem, trace, start, GPUs, accounting and seed (`cenas demo` stores it)."""
+
+    policy: Literal["vanilla"] = "vanilla"
+    source: Literal["simulator"] = "simulator"
+    available: bool = Field(description="false: no simulated curve for this search; `reason` says why (torch or live searches)")
+    reason: str | None = None
+    points: list[CurvePoint] = Field(default_factory=list, description="every hypervolume improvement and every hour's end")
+    hours: int = Field(0, description="trace hours simulated (the search's time budget)")
+    final_hypervolume: float = 0.0
+    carbon_g: float = Field(0.0, description="gCO2eq vanilla NAS spends over those hours")
+    energy_kwh: float = 0.0
+    evaluations: int = 0
+
+
 class CurveOut(BaseModel):
     """Hypervolume against search hours and grams of CO2: one point per finished evaluation,
-    then the search's current totals."""
+    then the search's current totals; and vanilla NAS's simulated curve beside it, once the
+    demo has stored it (null for other searches, and until then)."""
 
     model_config = _example(points=[{"hours": 1.2, "evaluations": 1, "hypervolume": 2210.5, "carbon_g": 310.2},
-                                    {"hours": 3.0, "evaluations": 4, "hypervolume": 3120.0, "carbon_g": 845.9}])
+                                    {"hours": 3.0, "evaluations": 4, "hypervolume": 3120.0, "carbon_g": 845.9}],
+                            baseline=None)
     points: list[CurvePoint]
+    baseline: BaselineOut | None = None
 
 
 class ReadingOut(BaseModel):

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cenas.contracts import SearchCancelled
+from cenas.db.baselines import baseline_of
 from cenas.db.searches import SearchStatus
 from cenas.search.live import LiveSpecError, probe, with_live_defaults
 from cenas.search.submit import submit_search
@@ -19,7 +20,7 @@ from cenas.spec import SearchSpec
 from gateway import store
 from gateway.deps import GatewayDep, KeyDep, Limit, Offset, SearchDep
 from gateway.schemas import (
-    Created, CurveOut, DecisionOut, EvaluationOut, LedgerRowOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, SignalOut, error_responses,
+    BaselineOut, Created, CurveOut, CurvePoint, DecisionOut, EvaluationOut, LedgerRowOut, Objective, Page, ParetoOut, ParetoPoint, SearchOut, SignalOut, error_responses,
 )
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,16 @@ async def get_pareto(search: SearchDep) -> ParetoOut:  # async: the row is loade
 def get_curve(search: SearchDep, gateway: GatewayDep) -> CurveOut:
     """Hypervolume against search hours and against grams of CO2, rebuilt from the stored
     evaluations and ledger (one point per finished evaluation, then the current totals):
-    what the dashboard plots, also for a search opened after it finished."""
+    what the dashboard plots, also for a search opened after it finished; with vanilla NAS's
+    simulated curve on the same setting where `cenas demo` stored one."""
     from gateway.curve import progress_curve
 
-    return CurveOut.model_validate({"points": progress_curve(gateway.engine, search=search)})
+    stored = baseline_of(gateway.engine, search.id)
+    baseline = None if stored is None else BaselineOut(
+        available=stored.reason is None, reason=stored.reason, points=[CurvePoint.model_validate(p) for p in stored.points],
+        hours=stored.hours, final_hypervolume=stored.final_hypervolume, carbon_g=stored.carbon_g, energy_kwh=stored.energy_kwh,
+        evaluations=stored.evaluations)
+    return CurveOut.model_validate({"points": progress_curve(gateway.engine, search=search), "baseline": baseline})
 
 
 @router.get("/searches/{search_id}/evaluations", response_model=Page[EvaluationOut], responses=NOT_FOUND)

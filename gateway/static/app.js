@@ -143,23 +143,53 @@
     return live ? `decision interval (${fmt((spec.carbon?.interval_s || 3600) / 60, 1)} min each)` : "search hour (h)";
   }
 
-  function curveChart(container, points, key, xLabel, id, title, objectives) {
+  // The part of vanilla NAS's simulated curve worth drawing beside the search: up to the
+  // search's own hours, and on the carbon axis up to where vanilla reaches the search's
+  // hypervolume (it usually runs on far past the search's grams).
+  function vanillaView(baseline, points) {
+    if (!baseline || !baseline.available || !baseline.points.length || !points.length) return null;
+    const last = points[points.length - 1];
+    const hv = Math.max(...points.map((q) => q.hypervolume));
+    const within = baseline.points.filter((q) => q.hours <= last.hours + 1e-9);
+    if (!within.length) return null;
+    const reach = hv > 0 ? baseline.points.find((q) => q.hypervolume >= hv) : null;
+    const atHours = within[within.length - 1];
+    return { hours: within, carbon: reach ? baseline.points.filter((q) => q.carbon_g <= reach.carbon_g) : within, reach, atHours };
+  }
+
+  function stepPath(f, points, key) {
+    // a step line: the hypervolume holds until the next improvement
+    const steps = [[f.sx(0), f.sy(0)]];
+    let last = 0;
+    for (const p of points) { steps.push([f.sx(p[key]), f.sy(last)], [f.sx(p[key]), f.sy(p.hypervolume)]); last = p.hypervolume; }
+    return pathOf(steps);
+  }
+
+  function curveChart(container, points, key, xLabel, id, title, objectives, vanilla) {
     const width = widthOf(container);
-    const xs = points.map((p) => p[key]), ys = points.map((p) => p.hypervolume);
+    const other = vanilla ? (key === "hours" ? vanilla.hours : vanilla.carbon) : [];
+    const xs = [...points, ...other].map((p) => p[key]), ys = [...points, ...other].map((p) => p.hypervolume);
     const x = [0, Math.max(...xs, 1e-9) * 1.02 || 1];
     const y = [0, extent(ys)[1]];
     const f = frame({ width, height: 260, x, y, xLabel, yLabel: hvLabel(objectives), title, id });
-    // a step line: the hypervolume holds until the next evaluation finishes
-    const steps = [];
-    let last = 0;
-    steps.push([f.sx(0), f.sy(0)]);
-    for (const p of points) { steps.push([f.sx(p[key]), f.sy(last)], [f.sx(p[key]), f.sy(p.hypervolume)]); last = p.hypervolume; }
-    f.root.append(svg("path", { class: "curve-line", d: pathOf(steps) }));
+    if (other.length) {
+      f.root.append(svg("path", { class: "vanilla-line", id: `${id}-vanilla`, "data-points": other.length, d: stepPath(f, other, key) },
+        svg("title", { text: `vanilla NAS (simulated): hypervolume ${fmt(other[other.length - 1].hypervolume, 2)} at ${fmt(other[other.length - 1].hours, 1)} h, ${fmt(other[other.length - 1].carbon_g, 0)} gCO2eq` })));
+    }
+    f.root.append(svg("path", { class: "curve-line", d: stepPath(f, points, key) }));
     for (const p of points) {
       f.root.append(svg("circle", { class: "curve-point", cx: f.sx(p[key]), cy: f.sy(p.hypervolume), r: 2.5 },
         svg("title", { text: `${fmt(p.hours, 2)} h, ${fmt(p.carbon_g, 0)} gCO2eq: hypervolume ${fmt(p.hypervolume, 2)} after ${p.evaluations} evaluations` })));
     }
     return f.root;
+  }
+
+  // What the legend under a hypervolume chart says about vanilla NAS.
+  function vanillaNote(baseline, vanilla, policy) {
+    const items = [["curve", `CE-NAS (${policy || "search"})`]];
+    if (vanilla) return legend([...items, ["vanilla", "vanilla NAS, simulated on the same setting"]]);
+    const note = !baseline ? "vanilla NAS: no simulated curve for this search (cenas demo simulates one for its own)" : baseline.available ? "vanilla NAS: nothing to draw yet" : `no vanilla curve: ${baseline.reason}`;
+    return el("div", {}, legend(items), el("p", { class: "muted vanilla-note", text: note }));
   }
 
   function paretoChart(container, pareto, evaluations) {
@@ -403,6 +433,16 @@
     if (!FINISHED.has(data.search.status) || !data.search.settled_at) schedule(gen, tick, POLL_MS);
   }
 
+  // "vanilla NAS to this hypervolume": the simulated grams, and how many more than the search's
+  function vanillaTotal(baseline, p) {
+    if (!baseline || !baseline.available || !(p.hypervolume > 0)) return [];
+    const reach = baseline.points.find((q) => q.hypervolume >= p.hypervolume);
+    if (!reach) return [["vanilla NAS to this hypervolume (simulated)", `not reached in ${fmt(baseline.hours, 0)} h (${fmt(baseline.carbon_g, 0)} gCO2eq spent)`, "vanilla"]];
+    const saved = reach.carbon_g > 0 ? 100 * (1 - p.carbon_g / reach.carbon_g) : null;
+    const versus = saved === null ? "" : ` (CE-NAS ${fmt(Math.abs(saved), 0)} % ${saved >= 0 ? "less" : "more"})`;
+    return [["vanilla NAS to this hypervolume (simulated)", `${fmt(reach.carbon_g, 0)} gCO2eq at ${fmt(reach.hours, 1)} h${versus}`, "vanilla"]];
+  }
+
   function renderSearch(gen, id, { search, curve, pareto, decisions }, state) {
     const s = search, p = s.progress, spec = s.spec || {};
     document.title = `${s.name} · CE-NAS`;
@@ -439,7 +479,8 @@
         ["hypervolume", fmt(p.hypervolume, 2), "hypervolume"], ["carbon", `${fmt(p.carbon_g, 0)} gCO2eq`, "carbon"],
         ["energy", `${fmt(p.energy_kwh, 2)} kWh`, "energy"],
         ["GPUs now (eval / sample / idle)", `${a.evaluation} / ${a.sampling} / ${a.idle}`, "allocation"],
-        ["pareto architectures", fmt(pareto.points.length, 0), "pareto"]]
+        ["pareto architectures", fmt(pareto.points.length, 0), "pareto"],
+        ...vanillaTotal(curve.baseline, p)]
         .map(([dt, dd, key]) => el("div", { "data-total": key }, el("dt", { text: dt }), el("dd", { text: dd }))));
 
     const cards = el("div", { class: "grid" });
@@ -456,10 +497,11 @@
       actions, ...notices, totals, cards);
     // charts measure their card, so they are drawn once the cards are in the page
     const hasCurve = curve.points.some((q) => q.evaluations > 0);
-    hvHours.append(hasCurve ? curveChart(hvHours, curve.points, "hours", "search hours (h)", "chart-hv-hours", "Hypervolume against search hours", pareto.objectives)
-      : el("p", { class: "empty", text: "No evaluation has finished yet." }));
-    hvCarbon.append(hasCurve ? curveChart(hvCarbon, curve.points, "carbon_g", "carbon emitted (gCO2eq)", "chart-hv-carbon", "Hypervolume against grams of CO2", pareto.objectives)
-      : el("p", { class: "empty", text: "No evaluation has finished yet." }));
+    const vanilla = hasCurve ? vanillaView(curve.baseline, curve.points) : null;
+    hvHours.append(hasCurve ? curveChart(hvHours, curve.points, "hours", "search hours (h)", "chart-hv-hours", "Hypervolume against search hours", pareto.objectives, vanilla)
+      : el("p", { class: "empty", text: "No evaluation has finished yet." }), vanillaNote(curve.baseline, vanilla, spec.policy));
+    hvCarbon.append(hasCurve ? curveChart(hvCarbon, curve.points, "carbon_g", "carbon emitted (gCO2eq)", "chart-hv-carbon", "Hypervolume against grams of CO2", pareto.objectives, vanilla)
+      : el("p", { class: "empty", text: "No evaluation has finished yet." }), vanillaNote(curve.baseline, vanilla, spec.policy));
     paretoCard.append(pareto.points.length ? paretoChart(paretoCard, pareto, state.evaluations) : el("p", { class: "empty", id: "pareto-empty", text: "No Pareto front yet." }),
       legend([["front", "Pareto-optimal (hover or focus for the architecture)"], ["other", "other evaluated architectures"]]));
     if (decisions.length) {

@@ -11,6 +11,10 @@ import sys
 
 import pytest
 
+from cenas.db import make_engine
+from cenas.db.baselines import baseline_of
+from cenas.settings import Settings
+
 pytestmark = pytest.mark.e2e
 
 
@@ -42,3 +46,10 @@ def test_demo_runs_the_example_search_and_writes_its_report(tmp_path):
     assert {d["interval"] for d in report["decisions"]} >= {0}
     assert all(d["gpus_evaluation"] + d["gpus_sampling"] + d["gpus_idle"] == 4 for d in report["decisions"])
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the same vanilla run stored beside the search in the kept database: what the dashboard draws
+    engine = make_engine(Settings(data_dir=tmp_path / "data", broker_url=None, database_url=None))
+    stored = baseline_of(engine, search["id"])
+    engine.dispose()
+    assert stored is not None and stored.reason is None and stored.hours == 16
+    assert stored.carbon_g == pytest.approx(vanilla["carbon_g"]) and stored.final_hypervolume == pytest.approx(vanilla["final_hypervolume"])
+    assert stored.points[-1]["carbon_g"] == pytest.approx(vanilla["carbon_g"]) and stored.evaluations == vanilla["evaluations"]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from cenas_cli.demo import _Vanilla
 from cenas_cli.up import READY_FILE_SERVICES
 from cenas.db import make_engine
 from cenas.db.searches import Search, SearchStatus
@@ -77,8 +78,12 @@ def stack(stack_env, stack_settings, tmp_path_factory):
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {owner}"}, timeout=30)
         created = http.post("/v1/searches", json=SPEC)
         assert created.status_code == 201, created.text
-        yield {"url": url, "owner": owner, "stranger": stranger, "search_id": created.json()["id"], "http": http, "procs": procs,
-               "gateway_log": logs / "gateway.log"}
+        search_id = created.json()["id"]
+        # what `cenas demo` does beside its search: simulate vanilla NAS on the same setting and store the curve
+        vanilla = _Vanilla(http.get(f"/v1/searches/{search_id}").raise_for_status().json()["spec"], stack_settings, search_id)
+        vanilla.start()
+        yield {"url": url, "owner": owner, "stranger": stranger, "search_id": search_id, "http": http, "procs": procs,
+               "gateway_log": logs / "gateway.log", "vanilla": vanilla}
         http.close()
 
 
@@ -202,6 +207,12 @@ def test_the_owner_follows_the_search_live_and_sees_its_figures(stack, browser, 
 
     search = settled(stack)
     http = stack["http"]
+    assert stack["vanilla"].outcome() is not None
+    browser.refresh()  # the page stops polling once the totals are final, and the simulation may have ended after that
+    wait(browser, "#totals")
+    curve = http.get(f"/v1/searches/{search_id}/curve").raise_for_status().json()
+    baseline = curve["baseline"]
+    assert baseline is not None and baseline["available"] and baseline["hours"] == HOURS
     pareto = http.get(f"/v1/searches/{search_id}/pareto").raise_for_status().json()
     decisions = all_pages(http, f"/v1/searches/{search_id}/decisions")
     evaluations = all_pages(http, f"/v1/searches/{search_id}/evaluations")
@@ -222,6 +233,16 @@ def test_the_owner_follows_the_search_live_and_sees_its_figures(stack, browser, 
     for chart in ("#chart-hv-hours", "#chart-hv-carbon", "#chart-pareto", "#chart-signal", "#chart-split"):
         labels = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, f"{chart} .axis-label")]
         assert len(labels) == 2 and all("(" in t for t in labels), (chart, labels)  # a unit on every axis
+    # vanilla NAS, simulated on the same setting, beside the search: over the search's hours, and
+    # on the carbon axis up to where it reaches the search's hypervolume (or its whole run)
+    own_hours = curve["points"][-1]["hours"]
+    assert read(browser, "#chart-hv-hours-vanilla", "data-points") == str(sum(q["hours"] <= own_hours + 1e-9 for q in baseline["points"]))
+    reach = next((q for q in baseline["points"] if q["hypervolume"] >= search["progress"]["hypervolume"]), None)
+    drawn = [q for q in baseline["points"] if q["carbon_g"] <= reach["carbon_g"]] if reach else baseline["points"]
+    assert read(browser, "#chart-hv-carbon-vanilla", "data-points") == str(len(drawn))
+    vanilla_total = browser.find_element(By.CSS_SELECTOR, "[data-total=vanilla] dd").text
+    assert (f"{reach['carbon_g']:,.0f} gCO2eq" in vanilla_total) if reach else vanilla_total.startswith("not reached")
+    assert count(browser, ".legend .swatch.vanilla") == 2
     assert browser.find_element(By.CSS_SELECTOR, "#evaluations-total").get_attribute("data-total") == str(len(evaluations))
     assert count(browser, "tr.evaluation-row") == min(20, len(evaluations))
     assert count(browser, "#cancel") == 0  # a finished search cannot be cancelled

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
+from cenas.db.baselines import VanillaBaselineRecord, save_baseline
 from cenas.db.forecasts import ForecastRecord
 from cenas.db.searches import Evaluation, IdleEnergy, Search, SearchStatus, WorkSegment, utcnow
 from cenas.pareto import hypervolume
@@ -99,6 +100,23 @@ def test_a_queued_search_has_a_one_point_curve(client, alice):
     search_id = submit(client, alice)
     points = client.get(f"/v1/searches/{search_id}/curve", headers=alice).json()["points"]
     assert points == [{"hours": 0.0, "evaluations": 0, "hypervolume": 0.0, "carbon_g": 0.0}]
+
+
+def test_the_curve_carries_vanilla_once_the_scheduler_stored_it(client, alice, bob, engine):
+    search_id = submit(client, alice)
+    assert client.get(f"/v1/searches/{search_id}/curve", headers=alice).json()["baseline"] is None  # not simulated yet
+    points = [{"hours": 0.0, "evaluations": 0, "hypervolume": 0.0, "carbon_g": 0.0},
+              {"hours": 0.7, "evaluations": 1, "hypervolume": 2300.0, "carbon_g": 350.0}]
+    save_baseline(engine, VanillaBaselineRecord(search_id=search_id, points=points, hours=1, final_hypervolume=2300.0,
+                                                carbon_g=500.0, energy_kwh=1.5, evaluations=1))
+    baseline = client.get(f"/v1/searches/{search_id}/curve", headers=alice).json()["baseline"]
+    assert baseline == {"policy": "vanilla", "source": "simulator", "available": True, "reason": None, "points": points, "hours": 1,
+                        "final_hypervolume": 2300.0, "carbon_g": 500.0, "energy_kwh": 1.5, "evaluations": 1}
+    assert client.get(f"/v1/searches/{search_id}/curve", headers=bob).status_code == 404
+    other = submit(client, alice)
+    save_baseline(engine, VanillaBaselineRecord(search_id=other, reason="the simulator replays only nb201 searches"))
+    baseline = client.get(f"/v1/searches/{other}/curve", headers=alice).json()["baseline"]
+    assert baseline["available"] is False and baseline["points"] == [] and "nb201" in baseline["reason"]
 
 
 def test_forecast_regions_list_what_is_stored(client, alice, engine):
