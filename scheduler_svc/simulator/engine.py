@@ -55,6 +55,14 @@ class SimulationConfig:
             raise ValueError(f"carbon_cap_g must be > 0, got {self.carbon_cap_g}")
 
 
+def with_point(front: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The non-dominated ``front`` (maximised) with ``values`` added, and whether it changed
+    (a weakly dominated point cannot change the hypervolume)."""
+    if len(front) and ((front >= values).all(axis=1)).any():
+        return front, False
+    return np.vstack([front[~(values >= front).all(axis=1)], values]), True
+
+
 class Simulator:
     """One episode, stepped one interval at a time (the RL environment drives `step`)."""
 
@@ -207,7 +215,8 @@ class Simulator:
         self, gpus: int, length: float, arrivals: np.ndarray, arrival_times: np.ndarray, screening: bool
     ) -> tuple[float, float, list[tuple[float, float]]]:
         busy = waiting = 0.0
-        finished: list[tuple[float, float]] = []
+        completed: list[tuple[float, np.ndarray]] = []  # (end, values) of every run finished this interval
+        front_at_start = self._front
         interrupted: list[Run] = []
         predicted = self.problem.estimated_values(arrivals) if len(arrivals) else np.zeros((0, 2))
         admitted = 0
@@ -230,9 +239,7 @@ class Simulator:
             end = t + run.remaining_s
             if end <= length:
                 busy += run.remaining_s
-                hv = self._record(run, self.hour + end / self.config.interval_s)
-                if hv is not None:
-                    finished.append((end, hv))
+                completed.append((end, self._record(run, self.hour + end / self.config.interval_s)))
                 heapq.heappush(timeline, (end, gpu))
             else:
                 busy += length - t
@@ -242,7 +249,17 @@ class Simulator:
             self.queue.offer(arrivals[admitted:], predicted[admitted:])
         for run in interrupted:
             self.carry.push(run)
-        return busy, waiting, finished
+        return busy, waiting, self._improvements(front_at_start, completed)
+
+    def _improvements(self, front: np.ndarray, completed: list[tuple[float, np.ndarray]]) -> list[tuple[float, float]]:
+        """(end, hypervolume after) of each run that improved the front, in the order the runs
+        finished: runs are recorded as they start, so a short run started later can finish first."""
+        out: list[tuple[float, float]] = []
+        for end, values in sorted(completed, key=lambda c: c[0]):
+            front, improved = with_point(front, values)
+            if improved:
+                out.append((end, hypervolume(front, self.problem.ref_point)))
+        return out
 
     def _next_run(self, screening: bool, gpus: int) -> Run | None:
         if screening:
@@ -256,19 +273,17 @@ class Simulator:
         self._taken[code] = True
         return Run(code, float(self.problem.evaluation_cost_s(np.array([code]))[0]), self.hour)
 
-    def _record(self, run: Run, when_h: float) -> float | None:
-        """Store a finished run; return the new hypervolume if the front improved."""
+    def _record(self, run: Run, when_h: float) -> np.ndarray:
+        """Store a run that finishes at ``when_h``; return its objective values."""
         values = self.problem.true_values(np.array([run.code]))[0]
         cost = float(self.problem.evaluation_cost_s(np.array([run.code]))[0])
         self.evaluations.append(EvaluationRecord(run.code, when_h, tuple(float(v) for v in values), cost))
         self.proposer.tell(np.array([run.code]), values[None, :])
         self._new_results = True
-        front = self._front
-        if len(front) and ((front >= values).all(axis=1)).any():
-            return None  # weakly dominated: the hypervolume cannot change
-        self._front = np.vstack([front[~(values >= front).all(axis=1)], values])
-        self._hv = hypervolume(self._front, self.problem.ref_point)
-        return self._hv
+        self._front, improved = with_point(self._front, values)
+        if improved:
+            self._hv = hypervolume(self._front, self.problem.ref_point)
+        return values
 
     def _row(self, hour: int, allocation: Allocation, intensity: float) -> HourRow:
         return HourRow(

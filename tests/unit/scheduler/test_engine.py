@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cenas.carbon.accounting import ACCOUNTING_PRESETS
+from cenas.pareto import hypervolume
 from scheduler_svc.simulator.allocation import Allocation
 from scheduler_svc.simulator.engine import SimulationConfig, Simulator, run_episode
 from scheduler_svc.simulator.policies import make_policy
@@ -109,6 +110,20 @@ def test_hourly_rows_are_cumulative_and_match_evaluations(nb201):
     assert rows[-1].evaluations == len(result.evaluations)
     assert [r.intensity for r in rows[1:]] == pytest.approx(intensities.tolist())
     assert all(r.gpus_evaluation + r.gpus_sampling + r.gpus_idle == 4 for r in rows[1:])
+
+
+@pytest.mark.parametrize("policy", ["vanilla", "heuristic"])
+def test_progress_is_in_the_order_runs_finished_with_the_hypervolume_finished_by_then(nb201, policy):
+    """Runs are recorded as they start; a short one started later finishes first, and the
+    grams-to-target figures read the progress curve in time order."""
+    result = run_episode(nb201, np.linspace(100, 300, 8), make_policy(policy), SimulationConfig(gpus=8, hours=8), seed=0)
+    times = [when for when, _, _ in result.progress]
+    assert len(times) > 3 and times == sorted(times)
+    for when, hv, carbon in result.progress:
+        done = np.array([e.values for e in result.evaluations if e.finished_hour <= when + 1e-12])
+        assert hv == pytest.approx(hypervolume(done, nb201.ref_point))
+    assert [c for _, _, c in result.progress] == sorted(c for _, _, c in result.progress)
+    assert result.progress[-1][1] == pytest.approx(result.final_hypervolume)
 
 
 def test_same_seed_same_episode(nb201):
