@@ -8,6 +8,13 @@ to another worker: delivery is at-least-once, and every task's effect is idempot
 (results are unique per search and architecture / batch in the database).
 `worker_prefetch_multiplier = 1`: a GPU reserves at most one task beyond the one it runs,
 so a changed allocation takes effect after at most one more task.
+
+No AMQP heartbeats on a GPU worker's connection (`make_celery(..., consumer=True)`): its
+solo pool runs a task on the thread that would answer them, so the broker dropped the
+connection about 20 s into every task and requeued the running task for another worker to
+train again. A worker that dies still closes its socket (the broker requeues at once); a
+host that vanishes without closing it holds its task until the broker's consumer timeout,
+which compose.yaml sets above the longest evaluation (README "Long evaluations").
 """
 
 from __future__ import annotations
@@ -23,7 +30,12 @@ EVALUATE = "cenas.evaluate"  # args: search_id, code, attempt
 SAMPLE = "cenas.sample"  # args: search_id, batch_id, codes, attempt
 
 
-def make_celery(settings: Settings) -> Celery:
+#: AMQP heartbeat of the senders' connections (seconds); GPU workers use none (above)
+SENDER_HEARTBEAT_S = 10
+
+
+def make_celery(settings: Settings, *, consumer: bool = False) -> Celery:
+    """The Celery app; `consumer=True` for a GPU worker (no AMQP heartbeats, see above)."""
     url, options = broker_args(settings)
     app = Celery("cenas", broker=url, set_as_current=False)
     app.conf.update(
@@ -40,6 +52,6 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         worker_enable_remote_control=True,
-        broker_heartbeat=10,
+        broker_heartbeat=0 if consumer else SENDER_HEARTBEAT_S,
     )
     return app

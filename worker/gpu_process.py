@@ -12,6 +12,8 @@ import logging
 import os
 import socket
 
+from celery import Celery
+
 from cenas.bus import Publisher, connect_from
 from cenas.carbon.accounting import accounting_preset
 from cenas.carbon.traces import BUNDLED_REGIONS, load_region
@@ -43,23 +45,28 @@ def warm_up() -> None:
     import cenas.tasks.torch.measure  # noqa: F401  (imports torch)
 
 
+def start_worker(app: Celery, name: str, queues: list[str]) -> None:
+    """Consume `queues` as one GPU's worker: one task at a time, on this process's own thread."""
+    worker = app.Worker(
+        hostname=name, queues=queues, concurrency=1, pool="solo",
+        without_gossip=True, without_mingle=True, without_heartbeat=True, loglevel="INFO",
+        optimization="fair",
+    )
+    worker.start()
+
+
 def run(index: int, settings: Settings, host_workers: int = 1) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = str(index)  # before anything touches CUDA
     name = worker_name(index)
     warm_up()
     engine = make_engine(settings, wait_s=SERVICE_START_WAIT_S)
     publisher = Publisher(connection=connect_from(settings))
-    app = make_celery(settings)
+    app = make_celery(settings, consumer=True)
     # the meter of live tasks: NVML for this GPU, else this worker's share of the host's RAPL
     # package (a `model` meter defers to each search's power model)
     meter = detect_meter(index, accounting_preset("full"), share=host_workers)
     register_tasks(app, WorkerRuntime(name, engine, publisher, settings=settings, meter=meter))
-    worker = app.Worker(
-        hostname=name, queues=[park_queue(name)], concurrency=1, pool="solo",
-        without_gossip=True, without_mingle=True, without_heartbeat=True, loglevel="INFO",
-        optimization="fair",
-    )
-    worker.start()
+    start_worker(app, name, [park_queue(name)])
 
 
 def main() -> None:

@@ -11,24 +11,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cenas.settings import Settings
 from cenas_cli.up import SERVICES
+from tests.compose_file import interpolate, load_compose
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = {"rabbitmq", "postgres"}
-
-
-class ComposeLoader(yaml.SafeLoader):
-    """YAML with Compose's `!reset` tag (an override empties the merged value): None here."""
-
-
-ComposeLoader.add_constructor("!reset", lambda loader, node: None)
-
-
-def load_compose(path: Path) -> dict:
-    return yaml.load(path.read_text(), Loader=ComposeLoader)
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +28,6 @@ def compose() -> dict:
 @pytest.fixture(scope="module")
 def smoke() -> dict:
     return load_compose(ROOT / "deploy" / "compose.smoke.yaml")
-
-
-def interpolate(value: str, env: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} substitution."""
-    def sub(match: re.Match) -> str:
-        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
-        if name in env:
-            return env[name]
-        if op == ":?":
-            raise KeyError(f"{name}: {arg}")
-        return arg
-    return re.sub(r"\$\{(\w+)(:-|:\?)?([^}]*)\}", sub, str(value))
 
 
 def app_services(compose: dict) -> dict[str, dict]:
@@ -174,3 +151,16 @@ def test_a_worker_only_host_joins_the_first_hosts_broker_and_database(compose):
     assert settings.broker_url == given["CENAS_BROKER_URL"] and settings.database_url == given["CENAS_DATABASE_URL"]
     published = load_compose(ROOT / "deploy" / "compose.publish.yaml")["services"]
     assert published == {"rabbitmq": {"ports": ["5672:5672"]}, "postgres": {"ports": ["5432:5432"]}}
+
+
+def broker_consumer_timeout_ms(compose: dict, env: dict[str, str]) -> int:
+    args = interpolate(compose["services"]["rabbitmq"]["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"], env).split()
+    return int(args[args.index("consumer_timeout") + 1])
+
+
+def test_the_broker_waits_longer_than_an_evaluation_before_taking_it_back(compose):
+    # acks_late: a task is acknowledged when it ends; RabbitMQ's own default (30 min) would
+    # hand every longer evaluation to a second GPU while the first still trains it
+    assert broker_consumer_timeout_ms(compose, {}) >= 24 * 3600 * 1000
+    assert broker_consumer_timeout_ms(compose, {"RABBITMQ_CONSUMER_TIMEOUT_MS": "5000"}) == 5000
+    assert "RABBITMQ_CONSUMER_TIMEOUT_MS" in (ROOT / "README.md").read_text()
