@@ -95,6 +95,10 @@ class Settings(BaseSettings):
                                     description="Comma-separated regions the forecaster publishes.")
     forecaster_interval_hours: float = Field(default=1.0, gt=0, description="Publish every this many clock hours.")
     forecaster_model_dir: Path | None = Field(default=None, description="Directory of <region>/model.json models; unset: the shipped ones.")
+    forecaster_weather_window_hours: int = Field(default=24, ge=0, le=72, description=(
+        "The day-ahead rule: a forecast issued at T may read a weather value for hour h only if h < T + this many "
+        "hours (the bundled GFS files do not say when each value was issued). Weather models are trained with it; "
+        "the service gives a model weather only when the model's own rule is no longer than this."))
 
     # live searches (carbon.signal electricitymaps / watttime): wall clock, observed signal
     live_interval_s: float = Field(default=3600.0, ge=1, le=86400, description=(

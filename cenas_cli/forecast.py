@@ -13,7 +13,18 @@ from forecaster_svc.errors import ForecastInputError
 
 forecast_app = typer.Typer(help="Train and evaluate carbon-intensity forecasters.", no_args_is_help=True)
 
-MODEL_HELP = "tst, lightgbm, naive or ensemble (default: the shipped default, ensemble)"
+MODEL_HELP = "tst, lightgbm, lightgbm_weather, naive or ensemble (default: the shipped default, ensemble)"
+WEATHER_HELP = ("use the region's bundled weather (ensemble gets a weather LightGBM member) under the day-ahead "
+                "rule CENAS_FORECASTER_WEATHER_WINDOW_HOURS [24]; none for --trace-file or regions without weather")
+
+
+def _weather(region: str | None, use: bool):
+    """(weather covariates or None, the rule's window from the settings)."""
+    from cenas.settings import Settings
+    from forecaster_svc.training import bundled_weather
+
+    window = Settings().forecaster_weather_window_hours
+    return (bundled_weather(region) if use and region else None), window
 
 
 def _time(text: str | None, option: str):
@@ -46,6 +57,7 @@ def train_cmd(
     threads: int = typer.Option(2, min=1, help="CPU threads for training"),
     fill_gaps: bool = typer.Option(False, "--fill-gaps", help="interpolate missing hours of --trace-file"),
     out: Optional[Path] = typer.Option(None, help="model directory to write [forecast-models/<region>]"),
+    weather: bool = typer.Option(True, "--weather/--no-weather", help=WEATHER_HELP),
 ) -> None:
     """Train a forecaster and save it with a model.json recording data window, seed,
     hyperparameters and library versions. The shipped models were made with
@@ -55,10 +67,11 @@ def train_cmd(
     name = _check_model(model)
     trace = load_series(region, trace_file, fill_gaps)
     target = out or Path("forecast-models") / trace.name.replace("/", "_")
+    covariates, window = _weather(region, weather)
     manifest = train_and_save(trace, target, model=name, train_start=_time(train_start, "--train-start"),
                               train_end=_time(train_end, "--train-end"), seed=seed, threads=threads,
-                              source=str(trace_file) if trace_file else region)
-    summary = {k: manifest[k] for k in ("region", "model", "train_start", "train_end", "train_seconds", "seed")}
+                              source=str(trace_file) if trace_file else region, weather=covariates, weather_window=window)
+    summary = {k: manifest.get(k) for k in ("region", "model", "train_start", "train_end", "train_seconds", "seed", "weather")}
     typer.echo(json.dumps({**summary, "out": str(target)}))
 
 
@@ -76,6 +89,7 @@ def eval_cmd(
     threads: int = typer.Option(2, min=1, help="CPU threads for training"),
     fill_gaps: bool = typer.Option(False, "--fill-gaps", help="interpolate missing hours of --trace-file"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="also write the JSON result here"),
+    weather: bool = typer.Option(True, "--weather/--no-weather", help=WEATHER_HELP),
 ) -> None:
     """Backtest: forecasts issued daily at 00:00 UTC over the test window; prints MAPE (%)
     and MAE per forecast day as JSON. Uses the shipped model when its training end matches,
@@ -85,9 +99,11 @@ def eval_cmd(
     name = _check_model(model)
     trace = load_series(region, trace_file, fill_gaps)
     t_start = _time(test_start, "--test-start")
+    covariates, window = _weather(region, weather)
     result = evaluate(trace, model=name, train_start=_time(train_start, "--train-start"),
                       train_end=_time(train_end, "--train-end") or t_start, test_start=t_start,
-                      test_end=_time(test_end, "--test-end"), horizon=horizon_hours, seed=seed, threads=threads)
+                      test_end=_time(test_end, "--test-end"), horizon=horizon_hours, seed=seed, threads=threads,
+                      weather=covariates, weather_window=window)
     text = json.dumps(result)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

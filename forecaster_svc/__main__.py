@@ -37,6 +37,7 @@ def main() -> int:
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, interval=bootstrap.interval(settings),
             active_regions=lambda: running_replay_regions(engine), load_model=load_model,
+            weather=bootstrap.build_weather(settings), weather_window=settings.forecaster_weather_window_hours,
         )
         # replayed searches live at their own trace time: a second loop (own thread, own
         # publisher) forecasts at each one's current hour from the bundled trace
@@ -45,6 +46,7 @@ def main() -> int:
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, load_model=load_model, search_instants=lambda: running_replay_instants(engine),
             replay_model=ReplayModels(settings.data_dir / "forecaster" / "replay").for_replay,
+            weather=bootstrap.build_weather(settings, replay=True), weather_window=settings.forecaster_weather_window_hours,
         )
         live = LiveSignalService(
             engine=engine, provider=lambda name: live_provider(settings, name), model=_cached(load_model),

@@ -6,6 +6,7 @@ Tests call :func:`build_provider` / :func:`load_models` with their own settings 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +15,10 @@ from cenas.carbon.providers.base import CarbonSignalProvider
 from cenas.clock import Clock, ReplayClock, WallClock
 from cenas.settings import Settings
 from forecaster_svc.errors import ModelFileError
-from forecaster_svc.models import Forecaster
+from forecaster_svc.models import Forecaster, HourlyCovariates
 from forecaster_svc.models.naive import SeasonalNaive
 from forecaster_svc.models.store import load_model
-from forecaster_svc.training import shipped_dir
+from forecaster_svc.training import bundled_weather, shipped_dir
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ def build_provider(settings: Settings, clock: Clock) -> CarbonSignalProvider:
     if settings.carbon_signal == "replay":
         return ReplayProvider(clock)
     return live_provider(settings, settings.carbon_signal)
+
+
+def build_weather(settings: Settings, *, replay: bool | None = None) -> Callable[[str], HourlyCovariates | None]:
+    """Where weather comes from: the bundled files when forecasting a replay (the same
+    years as the bundled traces), nowhere live (no weather feed exists yet)."""
+    if replay if replay is not None else settings.carbon_signal == "replay":
+        return bundled_weather
+    return lambda region: None
 
 
 def load_models(regions: list[str], model_dir: Path | None = None) -> dict[str, Forecaster]:

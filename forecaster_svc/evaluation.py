@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from forecaster_svc.errors import ForecastInputError
-from forecaster_svc.models.base import HOUR, Forecaster, HourlySeries, utc
+from forecaster_svc.models.base import HOUR, Forecaster, HourlyCovariates, HourlySeries, utc
 
 
 def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -69,8 +69,9 @@ class Backtest:
 
 
 def backtest(model: Forecaster, series: HourlySeries, test_start: datetime, test_end: datetime,
-             horizon: int = 72) -> Backtest:
-    """Issue a forecast each midnight of the test window through the public ``forecast``."""
+             horizon: int = 72, weather: HourlyCovariates | None = None) -> Backtest:
+    """Issue a forecast each midnight of the test window through the public ``forecast``
+    (which cuts the carbon series at the issue time and ``weather`` at the model's rule)."""
     issued = issue_times(test_start, test_end, horizon)
     if not issued:
         raise ForecastInputError(
@@ -82,7 +83,7 @@ def backtest(model: Forecaster, series: HourlySeries, test_start: datetime, test
         raise ForecastInputError(f"the series ends before {last_needed:%Y-%m-%dT%H:%MZ}, the end of the test window")
     preds, actual = [], []
     for t in issued:
-        preds.append(model.forecast(series, t, horizon).values)
+        preds.append(model.forecast(series, t, horizon, weather=weather).values)
         i = int((t - series.start) // HOUR)
         actual.append(series.values[i : i + horizon])
     return Backtest(issued, np.asarray(actual), np.asarray(preds))

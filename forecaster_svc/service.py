@@ -4,7 +4,9 @@ Each tick, for every configured region and every region a running search uses (a
 search's region joins as soon as it starts; its model is loaded then):
 
 1. read the latest actual intensity and the recent hourly history from the provider;
-2. forecast the next ``horizon`` hours from the current hour with the region's model;
+2. forecast the next ``horizon`` hours from the current hour with the region's model
+   (a weather model also gets the region's weather where there is any: bundled in
+   replay, none live; the forecast's model name says ``+weather<W>h`` when it was used);
 3. publish ``carbon.forecast.<region>`` and save the forecast.
 
 Failure semantics (per region, per tick; the loop never dies of them):
@@ -27,7 +29,8 @@ from cenas.carbon.providers.base import CarbonSignalProvider, Reading
 from cenas.clock import Clock
 from cenas.contracts import CarbonForecast, ForecastPoint
 from cenas.errors import CenasError, ProviderError
-from forecaster_svc.models import Forecaster, HourlySeries
+from forecaster_svc.models import Forecaster, HourlyCovariates, HourlySeries
+from forecaster_svc.training import DEFAULT_WEATHER_WINDOW
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -54,6 +57,10 @@ class ForecastService:
     search_instants: Callable[[], list[tuple]] = lambda: []
     #: (region, trace start) -> (a model that never saw the replayed hours, its label); None: the region's model
     replay_model: Callable[[str, datetime], tuple[Forecaster, str]] | None = None
+    #: region -> its weather covariates, or None (live: weather comes from nowhere)
+    weather: Callable[[str], HourlyCovariates | None] = lambda region: None
+    #: the day-ahead rule (settings): a model whose own rule reaches further gets no weather
+    weather_window: int = DEFAULT_WEATHER_WINDOW
     _issued_for_searches: set[tuple[str, datetime, str]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +77,7 @@ class ForecastService:
         model = model or self._model(region)
         reading = self.provider.latest(region) if at is None else self._reading_at(region, issue)
         history = self.provider.history(region, issue - model.min_history * HOUR, issue)
-        fc = model.forecast(HourlySeries.from_trace(history), issue, self.horizon)
+        fc = model.forecast(HourlySeries.from_trace(history), issue, self.horizon, weather=self._weather_for(region, model))
         low, high = fc.quantiles.get(0.1), fc.quantiles.get(0.9)
         points = [
             ForecastPoint(time=t, intensity=max(0.0, float(v)),
@@ -81,6 +88,17 @@ class ForecastService:
         return CarbonForecast(region=region, issued_at=issue, published_at=now, actual_intensity=reading.intensity,
                               actual_time=reading.time, model=fc.model + (f" ({label})" if label else ""),
                               signal=self.provider.name, points=points)
+
+    def _weather_for(self, region: str, model: Forecaster) -> HourlyCovariates | None:
+        """The region's weather for a model that reads it under a rule no longer than the
+        settings' (else None: the model then forecasts from history alone)."""
+        if not model.uses_weather or int(model.weather_window or 0) > self.weather_window:
+            return None
+        try:
+            return self.weather(region)
+        except Exception:  # weather is an extra: a broken source costs accuracy, not the forecast
+            log.exception("weather for %s unavailable; forecasting from history alone", region)
+            return None
 
     def _reading_at(self, region: str, hour: datetime) -> Reading:
         history = self.provider.history(region, hour, hour + HOUR)

@@ -12,15 +12,33 @@ from pathlib import Path
 from typing import Any
 
 from cenas.carbon.traces import BUNDLED_REGIONS, CarbonTrace, load_region
+from cenas.carbon.weather import load_bundled_weather, weather_region
+from cenas.settings import Settings
 from forecaster_svc import evaluation
 from forecaster_svc.errors import ForecastInputError, ModelFileError
-from forecaster_svc.models import Forecaster, HourlySeries, make_model
+from forecaster_svc.models import Forecaster, HourlyCovariates, HourlySeries, make_model
 from forecaster_svc.models.base import HOUR, utc
 from forecaster_svc.models.store import load_model, read_manifest, save_model, values_digest
 
 #: The model shipped for every bundled region (chosen on the 2021 and 2023 backtests).
 DEFAULT_MODEL = "ensemble"
 SHIPPED_REGIONS = BUNDLED_REGIONS
+#: The day-ahead rule's default (hours after the issue time whose weather may be read):
+#: the settings' default, so the CLI, the service and the benchmark agree.
+DEFAULT_WEATHER_WINDOW: int = Settings.model_fields["forecaster_weather_window_hours"].default
+
+
+def bundled_weather(series: str) -> HourlyCovariates | None:
+    """The bundled weather covariates for a bundled carbon series' region (None: none)."""
+    trace = load_bundled_weather(series)
+    return None if trace is None else HourlyCovariates.from_weather(trace)
+
+
+def weather_members(weather_window: int) -> dict[str, dict[str, Any]]:
+    """The ensemble's members where weather exists: the history-only pair plus a weather
+    LightGBM; weights (1/MAPE² per day on the held-out tail) decide how much each counts,
+    and the history-only pair alone forecasts when weather is missing."""
+    return {"lightgbm": {}, "lightgbm_weather": {"weather_window": weather_window}, "tst": {}}
 
 
 def shipped_dir(region: str) -> Path:
@@ -33,10 +51,14 @@ def _iso(when: datetime) -> str:
 
 def train(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: datetime | None = None,
           train_end: datetime | None = None, seed: int = 0, threads: int = 2,
-          hyperparameters: dict[str, Any] | None = None, source: str | None = None) -> tuple[Forecaster, dict[str, Any]]:
+          hyperparameters: dict[str, Any] | None = None, source: str | None = None,
+          weather: HourlyCovariates | None = None,
+          weather_window: int = DEFAULT_WEATHER_WINDOW) -> tuple[Forecaster, dict[str, Any]]:
     """Fit ``model`` on the hours of ``trace`` in ``[train_start, train_end)``.
 
-    Returns the fitted model and the provenance record saved beside it.
+    With ``weather``, ``ensemble`` gets a weather member (:func:`weather_members`) and
+    ``lightgbm_weather`` its rule, both ``weather_window``; weather is only ever read for
+    the training window's hours. Returns the fitted model and the provenance record.
     """
     series = HourlySeries.from_trace(trace)
     start = utc(train_start) if train_start else series.start
@@ -45,11 +67,17 @@ def train(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: dateti
     if len(window) == 0:
         raise ForecastInputError(f"no data in the training window {_iso(start)} .. {_iso(end)} of {trace.name}")
     hp = dict(hyperparameters or {})
+    if model == "lightgbm_weather":
+        hp = {"weather_window": weather_window, **hp}
+    if model == "ensemble" and weather is not None and "members" not in hp:
+        hp["members"] = weather_members(weather_window)
     if model != "naive":
         hp = {"seed": seed, "threads": threads, **hp}
     forecaster = make_model(model, **hp)
+    if forecaster.uses_weather and weather is None:
+        raise ForecastInputError(f"{model} reads weather, and {trace.name} has none bundled")
     t0 = time.perf_counter()
-    forecaster.fit(window)
+    forecaster.fit(window, weather if forecaster.uses_weather else None)
     seconds = time.perf_counter() - t0
     info = {
         "region": trace.name, "source": source or trace.name, "seed": seed,
@@ -57,6 +85,10 @@ def train(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: dateti
         "train_hours": len(window), "train_values_sha256": values_digest(window.values),
         "train_seconds": round(seconds, 2), "threads": threads,
         "trained_at": _iso(datetime.now().astimezone()),
+        "weather": None if not forecaster.uses_weather or weather is None else {
+            "source": f"cenas/data/weather/{weather_region(trace.name)}.csv.gz", "window_hours": forecaster.weather_window,
+            "rule": f"a forecast issued at T reads weather for hours h < T + {forecaster.weather_window} h",
+            "train_values_sha256": values_digest(weather.block(window.start, len(window)))},
     }
     return forecaster, info
 
@@ -81,8 +113,10 @@ def shipped_model(region: str, model: str, train_end: datetime | None) -> tuple[
 
 def evaluate(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: datetime | None = None,
              train_end: datetime, test_start: datetime, test_end: datetime, horizon: int = 72, seed: int = 0,
-             threads: int = 2, use_shipped: bool = True) -> dict[str, Any]:
-    """Backtest per API.md; trains first unless a shipped model has the same training end."""
+             threads: int = 2, use_shipped: bool = True, weather: HourlyCovariates | None = None,
+             weather_window: int = DEFAULT_WEATHER_WINDOW) -> dict[str, Any]:
+    """Backtest per API.md; trains first unless a shipped model has the same training end.
+    ``weather`` (when given) is used by weather models under their rule."""
     if utc(train_end) > utc(test_start):
         raise ForecastInputError(f"--train-end {_iso(train_end)} is after --test-start {_iso(test_start)}: the test would see training data")
     found = shipped_model(trace.name, model, train_end) if use_shipped and train_start is None else None
@@ -90,16 +124,18 @@ def evaluate(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: dat
         forecaster, info = found
         trained = False
     else:
-        forecaster, info = train(trace, model=model, train_start=train_start, train_end=train_end, seed=seed, threads=threads)
+        forecaster, info = train(trace, model=model, train_start=train_start, train_end=train_end, seed=seed, threads=threads,
+                                 weather=weather, weather_window=weather_window)
         trained = True
     series = HourlySeries.from_trace(trace)
     t0 = time.perf_counter()
-    result = evaluation.backtest(forecaster, series, test_start, test_end, horizon)
+    result = evaluation.backtest(forecaster, series, test_start, test_end, horizon, weather=weather)
     per_forecast_ms = 1000 * (time.perf_counter() - t0) / max(len(result.issued), 1)
     return {"region": trace.name, "model": model, **result.summary(),
             "train_start": info["train_start"], "train_end": info["train_end"],
             "test_start": _iso(test_start), "test_end": _iso(test_end), "horizon_hours": horizon,
             "trained": trained, "train_seconds": info.get("train_seconds"),
+            "weather_rule_hours": forecaster.weather_window if forecaster.uses_weather and weather is not None else None,
             "forecast_ms": round(per_forecast_ms, 2)}
 
 

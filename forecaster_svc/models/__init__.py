@@ -9,20 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from forecaster_svc.errors import UnknownModelError
-from forecaster_svc.models.base import QUANTILES, Forecast, Forecaster, HourlySeries
+from forecaster_svc.models.base import QUANTILES, Forecast, Forecaster, HourlyCovariates, HourlySeries
 
 
 def _registry() -> dict[str, type[Forecaster]]:
     from forecaster_svc.models.ensemble import EnsembleForecaster
-    from forecaster_svc.models.gbm import LightGBMForecaster
+    from forecaster_svc.models.gbm import LightGBMForecaster, WeatherLightGBM
     from forecaster_svc.models.naive import SeasonalNaive
     from forecaster_svc.models.tst import PatchTSTForecaster
 
-    return {"naive": SeasonalNaive, "lightgbm": LightGBMForecaster, "tst": PatchTSTForecaster,
+    return {"naive": SeasonalNaive, "lightgbm": LightGBMForecaster, "lightgbm_weather": WeatherLightGBM,
+            "tst": PatchTSTForecaster,
             "ensemble": EnsembleForecaster}
 
 
-MODEL_NAMES = ("tst", "lightgbm", "naive", "ensemble")
+MODEL_NAMES = ("tst", "lightgbm", "lightgbm_weather", "naive", "ensemble")
 
 
 def make_model(name: str, **hyperparameters: Any) -> Forecaster:
@@ -32,4 +33,4 @@ def make_model(name: str, **hyperparameters: Any) -> Forecaster:
     return registry[name](**hyperparameters)
 
 
-__all__ = ["QUANTILES", "Forecast", "Forecaster", "HourlySeries", "MODEL_NAMES", "make_model"]
+__all__ = ["QUANTILES", "Forecast", "Forecaster", "HourlyCovariates", "HourlySeries", "MODEL_NAMES", "make_model"]

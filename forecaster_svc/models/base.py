@@ -11,7 +11,10 @@ Lifecycle (what callers do, in order):
    class cuts ``series`` to the hours that *start before* ``issue_time`` and hands only
    that past to :meth:`Forecaster._predict`, so no implementation can see data at or after
    the issue time (the no-leakage property is structural, and tested). Point forecasts
-   cover the ``horizon`` hours starting at ``issue_time``.
+   cover the ``horizon`` hours starting at ``issue_time``. A model that reads weather
+   (``weather_window`` set) also gets ``weather``, cut by the base class to the hours
+   before ``issue_time + weather_window`` hours (the day-ahead rule, also structural):
+   weather forecasts further ahead than that were not issued when the forecast was.
 4. ``model.save(directory)`` / ``load_forecaster(directory)``: small files plus a JSON
    manifest; I/O lives in :mod:`forecaster_svc.models.store`, not here.
 
@@ -90,6 +93,57 @@ class HourlySeries:
 
 
 @dataclass(frozen=True)
+class HourlyCovariates:
+    """Hourly covariates (weather): ``values[i]`` (one row of ``len(names)``) is the hour
+    ``start + i h``; NaN = missing. Build one from a kernel weather trace with
+    :meth:`from_weather`."""
+
+    start: datetime
+    values: np.ndarray  # hours x columns
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        start = utc(self.start)
+        if start != start.replace(minute=0, second=0, microsecond=0):
+            raise ForecastInputError(f"covariates start {start.isoformat()} is not on the hour")
+        values = np.asarray(self.values, dtype=np.float64)
+        if values.ndim != 2:
+            raise ForecastInputError(f"covariates must be hours x columns, got shape {values.shape}")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "values", values)
+
+    @classmethod
+    def from_weather(cls, trace: Any) -> HourlyCovariates:
+        from cenas.carbon.weather import WEATHER_SHORT
+
+        return cls(trace.start, trace.values, WEATHER_SHORT)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def before(self, when: datetime) -> HourlyCovariates:
+        """The hours that start strictly before ``when`` (a copy: later edits can't leak)."""
+        n = int(np.clip(np.ceil((utc(when) - self.start) / HOUR), 0, len(self.values)))
+        return HourlyCovariates(self.start, self.values[:n].copy(), self.names)
+
+    def block(self, first: datetime, hours: int) -> np.ndarray:
+        """``hours x columns`` from the hour ``first`` on, NaN where there is no value."""
+        offset = (utc(first) - self.start) / HOUR
+        if offset != int(offset):
+            raise ForecastInputError(f"{utc(first).isoformat()} is not on the covariates' hour grid")
+        out = np.full((hours, self.values.shape[1]), np.nan)
+        i0 = int(offset)
+        lo, hi = max(i0, 0), min(i0 + hours, len(self.values))
+        if hi > lo:
+            out[lo - i0 : hi - i0] = self.values[lo:hi]
+        return out
+
+
+#: Hours before the issue time whose weather a weather model reads (same hour, days back).
+WEATHER_PAST = 24
+
+
+@dataclass(frozen=True)
 class Forecast:
     """Hourly point forecasts for ``len(values)`` hours starting at ``issued_at``.
 
@@ -119,6 +173,9 @@ class Forecaster(ABC):
     min_history: int = 168
     #: Longest horizon the model was built for.
     max_horizon: int = 72
+    #: Hours after the issue time whose weather the model may read (the day-ahead rule);
+    #: None: the model reads no weather.
+    weather_window: int | None = None
 
     def __init__(self) -> None:
         self._fitted = False
@@ -126,9 +183,16 @@ class Forecaster(ABC):
         #: history (a ``max_horizon``-vector), or None. The ensemble weighs members by it.
         self.validation_mape: np.ndarray | None = None
 
+    @property
+    def uses_weather(self) -> bool:
+        return self.weather_window is not None
+
     # -- lifecycle -----------------------------------------------------------------
-    def fit(self, history: HourlySeries) -> Forecaster:
-        """Learn from ``history`` (every value is training data); returns ``self``."""
+    def fit(self, history: HourlySeries, weather: HourlyCovariates | None = None) -> Forecaster:
+        """Learn from ``history`` (every value is training data); returns ``self``.
+
+        A weather model needs ``weather``; it gets only the hours of ``history`` (nothing
+        after the training window), as an ``len(history) x columns`` block."""
         if len(history) < self.min_history + self.max_horizon:
             raise ForecastInputError(
                 f"{self.name}: need at least {self.min_history + self.max_horizon} hours of "
@@ -136,12 +200,35 @@ class Forecaster(ABC):
             )
         if not np.all(np.isfinite(history.values)):
             raise ForecastInputError(f"{self.name}: training history contains NaN or inf values")
-        self._fit(history)
+        if self.uses_weather:
+            if weather is None:
+                raise ForecastInputError(f"{self.name}: reads weather; fit() needs weather covariates")
+            self._fit(history, weather=weather.block(history.start, len(history)))  # type: ignore[call-arg]
+        else:
+            self._fit(history)
         self._fitted = True
         return self
 
-    def forecast(self, series: HourlySeries, issue_time: datetime, horizon: int = 72) -> Forecast:
-        """Forecast the ``horizon`` hours from ``issue_time`` using only hours before it."""
+    def known_weather(self, weather: HourlyCovariates | None, past: HourlySeries) -> np.ndarray | None:
+        """The weather this model may read for a forecast issued right after ``past``:
+        a ``(len(past) + weather_window) x columns`` block aligned with ``past``, cut to
+        the hours before issue + ``weather_window`` (the rule); None when the model reads
+        no weather or a needed hour (the last :data:`WEATHER_PAST` hours and the window)
+        is missing."""
+        if not self.uses_weather or weather is None:
+            return None
+        window = int(self.weather_window)  # type: ignore[arg-type]
+        issue = past.start + len(past) * HOUR
+        block = weather.before(issue + window * HOUR).block(past.start, len(past) + window)
+        needed = block[max(len(past) - WEATHER_PAST, 0) :]
+        return block if needed.size and np.all(np.isfinite(needed)) else None
+
+    def forecast(self, series: HourlySeries, issue_time: datetime, horizon: int = 72,
+                 weather: HourlyCovariates | None = None) -> Forecast:
+        """Forecast the ``horizon`` hours from ``issue_time`` using only hours before it
+        (and, for a weather model, weather before ``issue_time + weather_window``). A
+        weather model whose weather is missing falls back to :meth:`_predict_history`;
+        the forecast's model name says ``+weather<W>h`` only when weather was used."""
         if not self._fitted:
             raise NotFittedError(f"{self.name}: call fit() or load a trained model before forecast()")
         if not 1 <= horizon <= self.max_horizon:
@@ -156,11 +243,26 @@ class Forecaster(ABC):
                 f"{issue_time:%Y-%m-%dT%H:%MZ}; the series has {len(past)} hours before it"
             )
         past = HourlySeries(past.start + (len(past) - self.min_history) * HOUR, past.values[-self.min_history :])
-        values, quantiles = self._predict(past, horizon)
+        name = self.name
+        if self.uses_weather:
+            known = self.known_weather(weather, past)
+            if known is None:
+                values, quantiles = self._predict_history(past, horizon)
+            else:
+                values, quantiles = self._predict(past, horizon, weather=known)  # type: ignore[call-arg]
+                name = f"{self.name}+weather{self.weather_window}h"
+        else:
+            values, quantiles = self._predict(past, horizon)
         values = np.asarray(values, dtype=np.float64)
         if values.shape != (horizon,):
             raise AssertionError(f"{self.name}._predict returned shape {values.shape}, expected ({horizon},)")
-        return Forecast(issue_time, self.name, values, quantiles)
+        return Forecast(issue_time, name, values, quantiles)
+
+    def _predict_history(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+        """A weather model's forecast when its weather is missing (live mode, past the
+        files' end); the default refuses, the ensemble uses its history-only members."""
+        raise ForecastInputError(f"{self.name}: needs weather for the {WEATHER_PAST} h before the issue time and "
+                                 f"the {self.weather_window} h after it; none was given")
 
     # -- for implementations -------------------------------------------------------
     @abstractmethod
@@ -170,6 +272,7 @@ class Forecaster(ABC):
     @abstractmethod
     def _predict(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         """``past`` holds exactly ``min_history`` hours ending right before the issue time.
+        A weather model also gets ``weather=`` the block of :meth:`known_weather`.
 
         Returns a ``horizon``-vector of point forecasts and a (possibly empty) quantile map.
         """

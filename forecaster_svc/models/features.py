@@ -3,6 +3,12 @@
 Every feature of a row (issue index ``i``, lead ``k``) reads only ``values[:i]``: the
 hours before the issue time. Targets are expressed relative to ``level`` (the mean of the
 last 24 hours), which makes one model serve years with different average intensity.
+
+Weather features (:func:`weather_features`, appended by :func:`build` when it gets
+weather) obey the day-ahead rule: with window ``W``, a row at issue index ``i`` reads
+weather only at hours ``< i + W``. A target hour inside the window gets its own weather;
+one past it gets the weather of the latest hour with the same hour of day inside the
+window (for W = 24: day 2 and 3 see day 1's weather, nothing later).
 """
 
 from __future__ import annotations
@@ -19,6 +25,37 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+#: Weather columns the features read (the kernel's WEATHER_SHORT order).
+WEATHER_VARS: tuple[str, ...] = ("wind", "temp", "dewpoint", "dswrf", "precip")
+WEATHER_FEATURE_NAMES: tuple[str, ...] = (
+    tuple(f"wx_{v}" for v in WEATHER_VARS)           # at the target hour, or its in-window stand-in
+    + tuple(f"wx_{v}_prev" for v in WEATHER_VARS)    # same hour of day, before the issue time
+    + tuple(f"wx_{v}_mean" for v in WEATHER_VARS)    # mean of the last 24 known hours
+)
+
+
+def weather_hours(issue_idx: np.ndarray, leads: np.ndarray, window: int) -> np.ndarray:
+    """``(n, h)`` index of the weather hour a (issue, lead) row reads: the target itself
+    when it lies inside the window, else the same hour of day moved back by whole days
+    until it does. Always ``< issue + window``."""
+    leads = np.asarray(leads, dtype=np.int64)
+    back = np.where(leads < window, 0, 24 * (-(-(leads - window + 1) // 24)))
+    return np.asarray(issue_idx, dtype=np.int64)[:, None] + (leads - back)[None, :]
+
+
+def weather_features(weather: np.ndarray, issue_idx: np.ndarray, leads: np.ndarray, window: int) -> np.ndarray:
+    """``(n, h, len(WEATHER_FEATURE_NAMES))`` features from an ``hours x 5`` block aligned
+    with the carbon values (NaN where missing). Reads only rows ``< issue + window``."""
+    issue_idx = np.asarray(issue_idx, dtype=np.int64)
+    leads = np.asarray(leads, dtype=np.int64)
+    at = weather_hours(issue_idx, leads, window)
+    prev = issue_idx[:, None] + leads[None, :] - 24 * (leads[None, :] // 24 + 1)
+    known = np.stack([weather[issue_idx + window - j] for j in range(1, 25)], axis=1)  # (n, 24, 5)
+    mean = known.mean(axis=1)  # (n, 5)
+    n, h = at.shape
+    return np.concatenate([weather[at], weather[prev], np.broadcast_to(mean[:, None, :], (n, h, mean.shape[1]))], axis=2)
+
+
 def calendar(epoch_hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hour of day (0-23, UTC) and day of week (0 = Monday) of absolute epoch hours."""
     hod = np.mod(epoch_hours, 24)
@@ -32,11 +69,15 @@ def level_of(values: np.ndarray, issue_idx: np.ndarray) -> np.ndarray:
     return (csum[issue_idx] - csum[issue_idx - 24]) / 24.0
 
 
-def build(values: np.ndarray, start_hour: int, issue_idx: np.ndarray, leads: np.ndarray) -> np.ndarray:
-    """Feature matrix, ``(len(issue_idx) * len(leads)) x len(FEATURE_NAMES)``, rows issue-major.
+def build(values: np.ndarray, start_hour: int, issue_idx: np.ndarray, leads: np.ndarray,
+          weather: np.ndarray | None = None, window: int = 24) -> np.ndarray:
+    """Feature matrix, ``(len(issue_idx) * len(leads)) x len(FEATURE_NAMES)``, rows issue-major
+    (plus :data:`WEATHER_FEATURE_NAMES` columns when ``weather`` is given).
 
     ``values`` is an hourly series whose hour 0 is epoch hour ``start_hour``; every issue
     index must be at least :data:`LOOKBACK`. Leads are 0-based (lead 0 = the issue hour).
+    ``weather`` (``hours x 5``, aligned with ``values``, at least ``max(issue) + window``
+    rows) is read under the day-ahead rule with ``window``.
     """
     issue_idx = np.asarray(issue_idx, dtype=np.int64)
     leads = np.asarray(leads, dtype=np.int64)
@@ -85,7 +126,11 @@ def build(values: np.ndarray, start_hour: int, issue_idx: np.ndarray, leads: np.
     out[:, :, 32] = prof7 / lv
     out[:, :, 33] = prof14 / lv
     out[:, :, 34:40] = per_issue[:, None, :]
-    return out.reshape(n * h, len(FEATURE_NAMES))
+    out = out.reshape(n * h, len(FEATURE_NAMES))
+    if weather is None:
+        return out
+    wx = weather_features(weather, issue_idx, leads, window).astype(np.float32)
+    return np.concatenate([out, wx.reshape(n * h, -1)], axis=1)
 
 
 def targets(values: np.ndarray, issue_idx: np.ndarray, leads: np.ndarray) -> np.ndarray:

@@ -4,6 +4,10 @@ One booster predicts every lead hour (the lead is a feature). Training rows are 
 times spread over the history (every ``issue_stride`` hours) times the 72 leads; the last
 ``validation_fraction`` of issue times is held out for early stopping and for the
 quantile band, then the booster is refit on everything with the chosen number of trees.
+
+:class:`WeatherLightGBM` (``lightgbm_weather``) is the same model with weather features
+under the day-ahead rule (see :mod:`forecaster_svc.models.features`); its held-out tail is
+the same issue times as the plain model's, so their validation errors compare directly.
 """
 
 from __future__ import annotations
@@ -71,7 +75,16 @@ class LightGBMForecaster(Forecaster):
             "num_threads": p["threads"], "verbosity": -1, "force_row_wise": True,
         }
 
-    def _fit(self, history: HourlySeries) -> None:
+    def _features(self, v: np.ndarray, start_hour: int, issues: np.ndarray, leads: np.ndarray,
+                  weather: np.ndarray | None) -> np.ndarray:
+        if weather is None:
+            return features.build(v, start_hour, issues, leads)
+        return features.build(v, start_hour, issues, leads, weather=weather, window=int(self.weather_window or 0))
+
+    def _feature_names(self, weather: np.ndarray | None) -> list[str]:
+        return list(features.FEATURE_NAMES) + (list(features.WEATHER_FEATURE_NAMES) if weather is not None else [])
+
+    def _fit(self, history: HourlySeries, weather: np.ndarray | None = None) -> None:
         import lightgbm as lgb
 
         v, h = history.values, self.max_horizon
@@ -83,9 +96,9 @@ class LightGBMForecaster(Forecaster):
         # gap of h hours between train and validation issue times: no target overlap
         tr = issues[: -n_val][issues[: -n_val] <= issues[-n_val] - h]
         va = issues[-n_val:]
-        x_tr, y_tr = features.build(v, history.start_hour, tr, leads), features.targets(v, tr, leads)
-        x_va, y_va = features.build(v, history.start_hour, va, leads), features.targets(v, va, leads)
-        names = list(features.FEATURE_NAMES)
+        x_tr, y_tr = self._features(v, history.start_hour, tr, leads, weather), features.targets(v, tr, leads)
+        x_va, y_va = self._features(v, history.start_hour, va, leads, weather), features.targets(v, va, leads)
+        names = self._feature_names(weather)
         params = self._lgb_params()
         d_tr = lgb.Dataset(x_tr, y_tr, feature_name=names, free_raw_data=True)
         d_va = lgb.Dataset(x_va, y_va, reference=d_tr)
@@ -101,9 +114,10 @@ class LightGBMForecaster(Forecaster):
         self._booster = lgb.train(params, lgb.Dataset(x_all, y_all, feature_name=names), num_boost_round=best)
         self.rounds_used = best
 
-    def _predict(self, past: HourlySeries, horizon: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    def _predict(self, past: HourlySeries, horizon: int,
+                 weather: np.ndarray | None = None) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         v = past.values
-        x = features.build(v, past.start_hour, np.array([len(v)]), np.arange(horizon))
+        x = self._features(v, past.start_hour, np.array([len(v)]), np.arange(horizon), weather)
         level = features.level_of(v, np.array([len(v)]))[0]
         point = self._booster.predict(x, num_threads=1) * level
         return point, self._residuals.apply(point)
@@ -124,3 +138,18 @@ class LightGBMForecaster(Forecaster):
             raise ModelFileError(f"{directory}: cannot load the LightGBM model: {exc}") from None
         self._residuals.load(directory / "lightgbm_residuals.json")
         self._mark_fitted()
+
+
+class WeatherLightGBM(LightGBMForecaster):
+    """LightGBM with weather covariates read under the day-ahead rule: a forecast issued
+    at T reads weather only for hours before T + ``weather_window`` hours (a training-time
+    setting, ``CENAS_FORECASTER_WEATHER_WINDOW_HOURS``, recorded in the model)."""
+
+    name = "lightgbm_weather"
+
+    def __init__(self, *, weather_window: int = 24, **params: Any) -> None:
+        super().__init__(**params)
+        if not isinstance(weather_window, int) or not 0 <= weather_window <= self.max_horizon:
+            raise ValueError(f"weather_window must be an integer in 0..{self.max_horizon} hours, got {weather_window!r}")
+        self.weather_window = weather_window
+        self.params["weather_window"] = weather_window
