@@ -45,7 +45,8 @@ def main() -> int:
             regions=[], provider=ReplayProvider(clock), models=models,
             publisher=Publisher(connection=connect_from(settings)), save=lambda m: save_forecast(engine, forecast=m),
             clock=clock, load_model=load_model, search_instants=lambda: running_replay_instants(engine),
-            replay_model=ReplayModels(settings.data_dir / "forecaster" / "replay").for_replay,
+            replay_model=ReplayModels(settings.data_dir / "forecaster" / "replay",
+                                      weather_window=settings.forecaster_weather_window_hours).for_replay,
             weather=bootstrap.build_weather(settings, replay=True), weather_window=settings.forecaster_weather_window_hours,
         )
         live = LiveSignalService(

@@ -8,28 +8,34 @@ training ended by then, else a LightGBM trained on the fly on the bundled trace 
 cut-off (a few seconds: fewer rows and rounds than the shipped recipe), cached in memory
 and under `<data_dir>/forecaster/replay/<region>/<cut-off>/`; with too little history
 before the cut-off, the seasonal-naive baseline. The forecast's model name carries the
-cut-off, so each decision says which model it used.
+cut-off, so each decision says which model it used. Where the region has bundled weather
+(replays are of the bundled years), the on-the-fly model is an ensemble of that LightGBM
+and a weather LightGBM on the same recipe (the day-ahead rule of the settings); its
+forecasts fall back to the history-only member where the weather files end.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import numpy as np
 
 from cenas.carbon.traces import as_utc, load_region
 from forecaster_svc.errors import ModelFileError
 from forecaster_svc.models import Forecaster
 from forecaster_svc.models.naive import SeasonalNaive
 from forecaster_svc.models.store import load_model, read_manifest, save_model
-from forecaster_svc.training import shipped_dir, train
+from forecaster_svc.training import DEFAULT_WEATHER_WINDOW, bundled_weather, shipped_dir, train
 
 log = logging.getLogger(__name__)
 #: the on-the-fly recipe: the shipped LightGBM's, on fewer rows and rounds (seconds, not minutes)
 ON_THE_FLY = {"max_rounds": 200, "max_rows": 50_000}
 #: hours of history a trained model needs at least (lookback + horizon + validation)
 MIN_TRAIN_HOURS = 24 * 21
+HOUR = timedelta(hours=1)
 
 
 def cutoff_of(trace_start: datetime) -> datetime:
@@ -39,10 +45,12 @@ def cutoff_of(trace_start: datetime) -> datetime:
 
 
 class ReplayModels:
-    def __init__(self, cache_dir: Path | None = None, *, shipped: Callable[[str], Path] = shipped_dir, threads: int = 1) -> None:
+    def __init__(self, cache_dir: Path | None = None, *, shipped: Callable[[str], Path] = shipped_dir, threads: int = 1,
+                 weather_window: int | None = DEFAULT_WEATHER_WINDOW) -> None:
         self.cache_dir = cache_dir
         self.shipped = shipped
         self.threads = threads
+        self.weather_window = weather_window  # None: history-only models
         self._models: dict[tuple[str, datetime], Forecaster] = {}
 
     def for_replay(self, region: str, trace_start: datetime) -> tuple[Forecaster, str]:
@@ -72,8 +80,17 @@ class ReplayModels:
         if hours < MIN_TRAIN_HOURS:
             log.info("%s: %d hours before %s; the seasonal-naive baseline forecasts this replay", region, max(hours, 0), f"{cutoff:%Y-%m-%d}")
             return SeasonalNaive.ready()
-        log.info("%s: training a LightGBM on %d hours before %s for replays (the shipped model saw them)", region, hours, f"{cutoff:%Y-%m-%d}")
-        model, info = train(trace, model="lightgbm", train_end=cutoff, threads=self.threads, hyperparameters=ON_THE_FLY)
+        weather = bundled_weather(region) if self.weather_window is not None else None
+        if weather is not None and not np.all(np.isfinite(weather.block(cutoff - MIN_TRAIN_HOURS * HOUR, MIN_TRAIN_HOURS))):
+            weather = None  # no weather for the hours before the cut-off (past the files' end): history only
+        log.info("%s: training a LightGBM%s on %d hours before %s for replays (the shipped model saw them)", region,
+                 " and a weather LightGBM" if weather is not None else "", hours, f"{cutoff:%Y-%m-%d}")
+        if weather is None:
+            model, info = train(trace, model="lightgbm", train_end=cutoff, threads=self.threads, hyperparameters=ON_THE_FLY)
+        else:
+            members = {"lightgbm": ON_THE_FLY, "lightgbm_weather": {**ON_THE_FLY, "weather_window": self.weather_window}}
+            model, info = train(trace, model="ensemble", train_end=cutoff, threads=self.threads, weather=weather,
+                                weather_window=int(self.weather_window), hyperparameters={"members": members})
         if cached is not None:
             try:
                 save_model(model, cached, info)
