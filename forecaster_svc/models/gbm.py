@@ -6,8 +6,11 @@ times spread over the history (every ``issue_stride`` hours) times the 72 leads;
 quantile band, then the booster is refit on everything with the chosen number of trees.
 
 :class:`WeatherLightGBM` (``lightgbm_weather``) is the same model with weather features
-under the day-ahead rule (see :mod:`forecaster_svc.models.features`); its held-out tail is
-the same issue times as the plain model's, so their validation errors compare directly.
+under the day-ahead rule (see :mod:`forecaster_svc.models.features`). It trains and
+validates only on issue times whose weather is all there (a history running past the
+weather files' end keeps the covered part); where the weather covers the whole history its
+held-out tail is the same issue times as the plain model's, so their validation errors
+compare directly.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from forecaster_svc.errors import ModelFileError
+from forecaster_svc.errors import ForecastInputError, ModelFileError
 from forecaster_svc.models import features
-from forecaster_svc.models.base import Forecaster, HourlySeries
+from forecaster_svc.models.base import WEATHER_PAST, Forecaster, HourlySeries
 from forecaster_svc.models.residuals import ResidualQuantiles
 
 
@@ -81,6 +84,14 @@ class LightGBMForecaster(Forecaster):
             return features.build(v, start_hour, issues, leads)
         return features.build(v, start_hour, issues, leads, weather=weather, window=int(self.weather_window or 0))
 
+    def _weather_complete(self, weather: np.ndarray, issues: np.ndarray) -> np.ndarray:
+        """Per issue index: is every weather hour a forecast from it reads (the
+        ``WEATHER_PAST`` hours before it and the window after) present?"""
+        ok = np.concatenate([[0], np.cumsum(np.all(np.isfinite(weather), axis=1))])
+        lo = np.maximum(issues - WEATHER_PAST, 0)
+        hi = np.minimum(issues + int(self.weather_window or 0), len(weather))
+        return (ok[hi] - ok[lo]) == (hi - lo)
+
     def _feature_names(self, weather: np.ndarray | None) -> list[str]:
         return list(features.FEATURE_NAMES) + (list(features.WEATHER_FEATURE_NAMES) if weather is not None else [])
 
@@ -90,6 +101,10 @@ class LightGBMForecaster(Forecaster):
         v, h = history.values, self.max_horizon
         leads = np.arange(h)
         all_issues = np.arange(features.LOOKBACK, len(v) - h + 1)
+        if weather is not None:  # train and validate only where the weather it would read exists
+            all_issues = all_issues[self._weather_complete(weather, all_issues)]
+            if len(all_issues) < 2 * h:
+                raise ForecastInputError(f"{self.name}: only {len(all_issues)} issue hours of the history have weather")
         stride = max(self.params["issue_stride"], int(np.ceil(len(all_issues) * h / self.params["max_rows"])))
         issues = all_issues[::stride]
         n_val = max(1, int(len(issues) * self.params["validation_fraction"]))

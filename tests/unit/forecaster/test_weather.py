@@ -222,6 +222,24 @@ def test_weather_models_refuse_to_train_without_weather(data):
         ens._sync_members()
 
 
+def test_a_weather_model_learns_only_where_weather_exists(data):
+    """Weather missing from hour 600 on (like the files' end): the model trains and
+    validates on the covered issue times, so its validation error is a weather error."""
+    series, weather = data
+    wx = weather.values.copy()
+    wx[600:] = np.nan
+    head = HourlySeries(series.start, series.values[:900])
+    model = make_model("lightgbm_weather", **TINY_LGB).fit(head, HourlyCovariates(START, wx))
+    plain = make_model("lightgbm_weather", **TINY_LGB).fit(head, weather)
+    assert np.all(np.isfinite(model.validation_mape))
+    assert not np.allclose(model.validation_mape, plain.validation_mape)  # another (earlier) held-out tail
+    early = START + 500 * HOUR
+    assert model.forecast(series, early, 72, weather=HourlyCovariates(START, wx)).model == "lightgbm_weather+weather24h"
+    wx[:] = np.nan
+    with pytest.raises(ForecastInputError, match="have weather"):
+        make_model("lightgbm_weather", **TINY_LGB).fit(head, HourlyCovariates(START, wx))
+
+
 def test_training_reads_no_weather_after_the_training_window(data):
     """Weather after the cut-off is replaced by noise: the trained model is the same."""
     series, weather = data
