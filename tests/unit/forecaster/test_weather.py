@@ -306,3 +306,35 @@ def test_the_service_uses_weather_where_the_region_has_it_and_says_so(weather_mo
     def broken(region):
         raise OSError("weather store away")
     assert _service(model, data, broken).forecast_region("XX").model == "ensemble"
+
+
+# -- shipped models --------------------------------------------------------------------------
+def test_the_shipped_weather_models_read_weather_in_replay_and_none_live():
+    from cenas.carbon.traces import load_region
+    from forecaster_svc.training import bundled_weather, shipped_dir
+
+    model, manifest = load_model(shipped_dir("DE"))
+    assert manifest["weather"]["window_hours"] == 24 and model.weather_window == 24
+    series = HourlySeries.from_trace(load_region("DE"))
+    issue = datetime(2021, 10, 1, tzinfo=timezone.utc)
+    with_wx = model.forecast(series, issue, 72, weather=bundled_weather("DE"))
+    live = model.forecast(series, issue, 72)
+    assert with_wx.model == "ensemble+weather24h" and live.model == "ensemble"
+    assert not np.allclose(with_wx.values, live.values)
+    # past the weather files' end (DE: 2021) the same model forecasts from history alone
+    assert model.forecast(series, datetime(2023, 6, 1, tzinfo=timezone.utc), 72, weather=bundled_weather("DE")).model == "ensemble"
+    gb, _ = load_model(shipped_dir("GB"))
+    assert not gb.uses_weather and gb.forecast(HourlySeries.from_trace(load_region("GB")), issue, 72).model == "ensemble"
+
+
+def test_an_old_history_only_model_still_loads_and_ignores_weather(data, tmp_path):
+    """A model saved before weather existed (its manifest names no weather member)."""
+    series, weather = data
+    old = make_model("ensemble", members={"naive": {}, "lightgbm": dict(TINY_LGB)}, threads=1)
+    old.fit(HourlySeries(series.start, series.values[:900]))
+    save_model(old, tmp_path / "old", {"region": "XX"})
+    loaded, manifest = load_model(tmp_path / "old")
+    assert "weather" not in manifest and not loaded.uses_weather
+    fc = loaded.forecast(series, ISSUE, 72, weather=weather)
+    assert fc.model == "ensemble"
+    np.testing.assert_allclose(fc.values, loaded.forecast(series, ISSUE, 72).values)
