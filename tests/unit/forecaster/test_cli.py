@@ -85,3 +85,10 @@ def test_eval_window_outside_the_trace_is_a_clear_error(trace_file, capsys):
     code, _, err = run(["forecast", "eval", "--trace-file", str(trace_file), "--model", "naive",
                         "--test-start", "2021-02-10", "--test-end", "2021-03-30"], capsys)
     assert code == 2 and "ends before" in err and err.count("\n") == 1
+
+
+def test_a_weather_model_without_weather_is_a_user_error(trace_file, capsys):
+    """A trace file has no bundled weather: `lightgbm_weather` refuses with one line."""
+    code, _, err = run(["forecast", "eval", "--trace-file", str(trace_file), "--model", "lightgbm_weather",
+                        "--test-start", "2021-01-25T00:00:00Z", "--test-end", "2021-02-13T00:00:00Z"], capsys)
+    assert code == 2 and err.startswith("error:") and "has none bundled" in err and len(err.strip().splitlines()) == 1
