@@ -8,9 +8,12 @@ CENAS_TEST_PG_URL (an admin URL to an existing database, e.g. .../postgres).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -35,9 +38,17 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def broker_url():
-    vhost = f"cenas-test-{uuid.uuid4().hex[:8]}"
+def free_port() -> int:
+    """A TCP port nothing listens on right now, on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def private_vhost(prefix: str = "cenas-test") -> Iterator[str]:
+    """A virtual host of its own on the shared RabbitMQ: its URL; deleted afterwards."""
+    vhost = f"{prefix}-{uuid.uuid4().hex[:8]}"
     _wait(lambda: _rabbitmqctl("add_vhost", vhost), "RabbitMQ (rabbitmqctl)")
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     url = f"amqp://guest:guest@{AMQP_HOST}/{vhost}"
@@ -49,22 +60,39 @@ def broker_url():
             conn.ensure_connection(max_retries=1)
 
     _wait(check, f"RabbitMQ at {AMQP_HOST}")
-    yield url
-    _rabbitmqctl("delete_vhost", vhost)
+    try:
+        yield url
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
 
 
-@pytest.fixture(scope="session")
-def database_url():
-    name = f"cenas_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def private_database(prefix: str = "cenas_test") -> Iterator[str]:
+    """A database of its own on the shared PostgreSQL: its URL; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     def create():
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
 
     _wait(create, f"PostgreSQL at {PG_ADMIN}")
-    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def broker_url():
+    with private_vhost() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    with private_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,10 +7,28 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.integration.conftest import free_port, private_database, private_vhost  # noqa: F401 (free_port: for the stack tests)
+
+
+@pytest.fixture(scope="module")
+def broker_url() -> Iterator[str]:
+    """Each stack module its own virtual host: no queue or message of another test's."""
+    with private_vhost("cenas-stack") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """Each stack module its own database: a search another test left running would hold
+    the pool (the optimizer admits searches strictly first come, first served)."""
+    with private_database("cenas_stack") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +73,6 @@ def running(env: dict[str, str], log_dir: Path, *modules: str, virtual_gpus: int
             log.close()
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now (for a gateway under test)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def workers_answering(celery) -> int:
