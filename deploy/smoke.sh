@@ -2,6 +2,7 @@
 # deploy/smoke.sh: compose.yaml for real, on a local Docker engine, as a new user would run it.
 #
 #   bash deploy/smoke.sh            # as root; about 8 minutes the first time, 2-3 cached
+#   SMOKE_IMAGES_ONLY=1 bash deploy/smoke.sh   # steps 1-3 only: engine, Compose, images
 #
 # 1. a Docker engine: the one that answers, else dockerd started here (host networking
 #    only, data under /var/cache/cenas-docker so images persist between runs);
@@ -163,6 +164,8 @@ IMAGE_MB=$(( $(docker image inspect -f '{{.Size}}' cenas:latest) / 1000000 ))
 cuda=$(docker run --rm --network none --entrypoint sh cenas:latest -c "pip list 2>/dev/null | grep -i '^nvidia-' | grep -iv '^nvidia-ml-py' || true")
 [ -z "$cuda" ] || die "the CPU image carries CUDA libraries: $cuda"
 say "images ready in $(elapsed "$T_IMAGES") s (project build $BUILD_S s); cenas:latest is $IMAGE_MB MB, no CUDA libraries"
+# SMOKE_IMAGES_ONLY=1: stop here (.ci/run builds the images beside the test suite, then runs it all)
+[ -z "${SMOKE_IMAGES_ONLY:-}" ] || { say "images only: done after $(elapsed "$T0") s"; exit 0; }
 
 # --- 4. the stack ------------------------------------------------------------------------
 port_open 5672 && port_open 5432 || skip "the host's RabbitMQ (5672) and PostgreSQL (5432) must run (.ci/run starts them)"
