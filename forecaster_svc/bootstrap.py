@@ -38,9 +38,8 @@ def build_provider(settings: Settings, clock: Clock) -> CarbonSignalProvider:
 def build_weather(settings: Settings, *, replay: bool | None = None) -> Callable[[str], HourlyCovariates | None]:
     """Where weather comes from: the bundled files when forecasting a replay (the same
     years as the bundled traces), nowhere live (no weather feed exists yet)."""
-    if replay if replay is not None else settings.carbon_signal == "replay":
-        return bundled_weather
-    return lambda region: None
+    forecasts_replays = settings.carbon_signal == "replay" if replay is None else replay
+    return bundled_weather if forecasts_replays else (lambda region: None)
 
 
 def load_models(regions: list[str], model_dir: Path | None = None) -> dict[str, Forecaster]:

@@ -77,7 +77,7 @@ def train(trace: CarbonTrace, *, model: str = DEFAULT_MODEL, train_start: dateti
     if forecaster.uses_weather and weather is None:
         raise ForecastInputError(f"{model} reads weather, and {trace.name} has none bundled")
     t0 = time.perf_counter()
-    forecaster.fit(window, weather if forecaster.uses_weather else None)
+    forecaster.fit(window, weather)  # a history-only model ignores it
     seconds = time.perf_counter() - t0
     info = {
         "region": trace.name, "source": source or trace.name, "seed": seed,

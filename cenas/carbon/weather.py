@@ -59,16 +59,21 @@ class WeatherTrace:
     def aligned(self, start: datetime, hours: int) -> np.ndarray:
         """The ``hours x columns`` block for the hours from ``start`` (e.g. a carbon
         series' first hour): NaN wherever the file has no value."""
-        start = as_utc(start)
-        offset = (start - self.start) / HOUR
-        if offset != int(offset):
-            raise ValueError(f"{start.isoformat()} is not on the weather trace's hour grid")
-        out = np.full((max(hours, 0), self.values.shape[1]), np.nan)
-        first = int(offset)
-        lo, hi = max(first, 0), min(first + hours, len(self.values))
-        if hi > lo:
-            out[lo - first : hi - first] = self.values[lo:hi]
-        return out
+        return hour_block(self.values, self.start, start, hours)
+
+
+def hour_block(values: np.ndarray, values_start: datetime, first: datetime, hours: int) -> np.ndarray:
+    """``hours x columns`` of hourly ``values`` (row 0 = ``values_start``) from the hour
+    ``first`` on, NaN outside them. ValueError when ``first`` is off their hour grid."""
+    offset = (as_utc(first) - as_utc(values_start)) / HOUR
+    if offset != int(offset):
+        raise ValueError(f"{as_utc(first).isoformat()} is not on the hour grid of {as_utc(values_start).isoformat()}")
+    out = np.full((max(hours, 0), values.shape[1]), np.nan)
+    i0 = int(offset)
+    lo, hi = max(i0, 0), min(i0 + hours, len(values))
+    if hi > lo:
+        out[lo - i0 : hi - i0] = values[lo:hi]
+    return out
 
 
 def parse_weather_time(text: str) -> datetime:

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cenas.carbon.weather import WEATHER_SHORT, WeatherTrace, hour_block
 from forecaster_svc.errors import ForecastInputError, NotFittedError
 
 HOUR = timedelta(hours=1)
@@ -113,9 +114,7 @@ class HourlyCovariates:
         object.__setattr__(self, "values", values)
 
     @classmethod
-    def from_weather(cls, trace: Any) -> HourlyCovariates:
-        from cenas.carbon.weather import WEATHER_SHORT
-
+    def from_weather(cls, trace: WeatherTrace) -> HourlyCovariates:
         return cls(trace.start, trace.values, WEATHER_SHORT)
 
     def __len__(self) -> int:
@@ -128,15 +127,10 @@ class HourlyCovariates:
 
     def block(self, first: datetime, hours: int) -> np.ndarray:
         """``hours x columns`` from the hour ``first`` on, NaN where there is no value."""
-        offset = (utc(first) - self.start) / HOUR
-        if offset != int(offset):
-            raise ForecastInputError(f"{utc(first).isoformat()} is not on the covariates' hour grid")
-        out = np.full((hours, self.values.shape[1]), np.nan)
-        i0 = int(offset)
-        lo, hi = max(i0, 0), min(i0 + hours, len(self.values))
-        if hi > lo:
-            out[lo - i0 : hi - i0] = self.values[lo:hi]
-        return out
+        try:
+            return hour_block(self.values, self.start, utc(first), hours)
+        except ValueError as exc:
+            raise ForecastInputError(f"covariates: {exc}") from None
 
 
 #: Hours before the issue time whose weather a weather model reads (same hour, days back).

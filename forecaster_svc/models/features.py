@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cenas.carbon.weather import WEATHER_SHORT
+
 #: Hours of past the features read.
 LOOKBACK = 336
 FEATURE_NAMES: tuple[str, ...] = (
@@ -25,12 +27,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-#: Weather columns the features read (the kernel's WEATHER_SHORT order).
-WEATHER_VARS: tuple[str, ...] = ("wind", "temp", "dewpoint", "dswrf", "precip")
 WEATHER_FEATURE_NAMES: tuple[str, ...] = (
-    tuple(f"wx_{v}" for v in WEATHER_VARS)           # at the target hour, or its in-window stand-in
-    + tuple(f"wx_{v}_prev" for v in WEATHER_VARS)    # same hour of day, before the issue time
-    + tuple(f"wx_{v}_mean" for v in WEATHER_VARS)    # mean of the last 24 known hours
+    tuple(f"wx_{v}" for v in WEATHER_SHORT)           # at the target hour, or its in-window stand-in
+    + tuple(f"wx_{v}_prev" for v in WEATHER_SHORT)    # same hour of day, before the issue time
+    + tuple(f"wx_{v}_mean" for v in WEATHER_SHORT)    # mean of the last 24 known hours
 )
 
 

@@ -80,8 +80,6 @@ class LightGBMForecaster(Forecaster):
 
     def _features(self, v: np.ndarray, start_hour: int, issues: np.ndarray, leads: np.ndarray,
                   weather: np.ndarray | None) -> np.ndarray:
-        if weather is None:
-            return features.build(v, start_hour, issues, leads)
         return features.build(v, start_hour, issues, leads, weather=weather, window=int(self.weather_window or 0))
 
     def _weather_complete(self, weather: np.ndarray, issues: np.ndarray) -> np.ndarray:
