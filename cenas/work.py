@@ -11,8 +11,8 @@ so a changed allocation takes effect after at most one more task.
 
 No AMQP heartbeats on a GPU worker's connection (`make_celery(..., consumer=True)`): its
 solo pool runs a task on the thread that would answer them, so the broker dropped the
-connection about 20 s into every task and requeued the running task for another worker to
-train again. A worker that dies still closes its socket (the broker requeues at once); a
+connection once two 10 s heartbeats went unanswered and requeued the running task for
+another worker to train again. A worker that dies still closes its socket (the broker requeues at once); a
 host that vanishes without closing it holds its task until the broker's consumer timeout,
 which compose.yaml sets above the longest evaluation (README "Long evaluations").
 """
