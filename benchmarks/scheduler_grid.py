@@ -4,6 +4,7 @@
         [--starts 10] [--seeds 5] [--caps 5000 10000 ...] [--optimizer random|lamoo]
         [--policies rl mpc oracle heuristic oneshot vanilla] [--json out.json]
         [--rl-policy FILE.zip] [--jobs 2] [--year 2023]
+        [--leave-one-out DIR] [--synthetic]
 
 Runs `cenas bench`'s own code path (BenchSetup / bench.episodes) for 8 GPUs x 80 h at
 `--starts` dates spread evenly over 2023 (06:00 UTC; never used in training) in each
@@ -20,6 +21,12 @@ region, and prints per region and overall:
 * with --caps: median final hypervolume per policy under each carbon cap;
 * each policy's decision latency (mean per `decide` call, measured on one episode).
 
+`--leave-one-out DIR` is issue 18's test: in each region `rl` is `DIR/ppo_without_<REGION>.zip`,
+a policy trained without that region (`cenas scheduler train --hold-out REGION`).
+`--synthetic` replaces the regions with the synthetic test grids (`cenas.carbon.synthetic`:
+five families x 2 grids from seeds no training draw can produce), so the shipped policy
+is tested on grids it never saw.
+
 `--rl-policy` evaluates another policy file as `rl` (e.g. a candidate before it replaces
 the shipped one); `--jobs` runs (region, start) cells in that many processes (results are
 identical to a serial run: every episode's seeds are fixed). `--year 2022` moves the start
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import zlib
@@ -44,6 +52,7 @@ import torch
 
 import scheduler_svc.rl  # noqa: F401  registers rl, mpc, oracle
 from cenas.carbon import BUNDLED_REGIONS, accounting_preset, load_region
+from cenas.carbon.synthetic import TEST_GRIDS, is_test_grid, load_test_grid
 from cenas.tasks import NB201Problem
 from cenas_cli.bench import Optimizer, Sampler, proposer_factory
 from scheduler_svc.simulator.bench import BenchSetup, episodes
@@ -83,12 +92,23 @@ def cell_seed(region: str, start: datetime) -> int:
     return (zlib.crc32(f"{region}|{start:%Y-%m-%dT%H}".encode()) % 100_000) * 100
 
 
+def grid_trace(name: str):
+    """A bundled region's trace or a synthetic test grid's."""
+    return load_test_grid(name) if is_test_grid(name) else load_region(name)
+
+
+def held_out_policy(directory: str, region: str) -> str:
+    return f"{directory}/ppo_without_{region}.zip"
+
+
 def run_cell(args, policies: list[str], region: str, start: datetime, cap: float | None) -> dict:
     """{policy: {"g99": [...], "hv": [...], "carbon": [...]}} for one region and start."""
     problem, factory = setup_process(args)
+    if args.leave_one_out:  # this region's rl never saw it
+        register_policy("rl", lambda path=held_out_policy(args.leave_one_out, region): RLPolicy(path))
     max_hv = problem.max_hypervolume
     setup = BenchSetup(
-        problem, load_region(region), start, policies, args.seeds,
+        problem, grid_trace(region), start, policies, args.seeds,
         SimulationConfig(gpus=args.gpus, hours=args.hours, power=accounting_preset(args.accounting), carbon_cap_g=cap,
                          queue_rule=args.queue_rule),
         args.accounting, factory, optimizer=args.optimizer,
@@ -166,11 +186,23 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     parser.add_argument("--rl-policy", default=None, help="policy file to evaluate as rl (default: the shipped one)")
     parser.add_argument("--jobs", type=int, default=1, help="processes running (region, start) cells")
+    parser.add_argument("--leave-one-out", default=None, metavar="DIR",
+                        help="in each region, rl is DIR/ppo_without_<REGION>.zip (trained with --hold-out REGION)")
+    parser.add_argument("--synthetic", action="store_true", help="run the synthetic test grids instead of --regions")
     parser.add_argument("--reuse", nargs="+", default=[], help="earlier --json files of the same grid: their policies are taken from them, not rerun")
+    parser.add_argument("--rerun", nargs="+", default=[], help="policies to run even where --reuse files hold them (e.g. rl, with a new policy file)")
     args = parser.parse_args()
+    if args.synthetic:
+        if args.year != 2023 or args.leave_one_out:
+            parser.error("--synthetic runs the 2023 test grids with the shipped policy (no --year, no --leave-one-out)")
+        args.regions = list(TEST_GRIDS)
+    if args.leave_one_out:
+        missing = [r for r in args.regions if not os.path.isfile(held_out_policy(args.leave_one_out, r))]
+        if missing:
+            parser.error(f"--leave-one-out {args.leave_one_out}: no policy for {', '.join(missing)} (ppo_without_<REGION>.zip)")
     problem, factory = setup_process(args)
     earlier = load_reusable(args)
-    report: dict = {"args": vars(args), "rl_policy": args.rl_policy or str(shipped_policy_path(accounting_preset(args.accounting))), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts, args.year)]}
+    report: dict = {"args": vars(args), "rl_policy": (f"{args.leave_one_out}/ppo_without_<REGION>.zip" if args.leave_one_out else args.rl_policy or str(shipped_policy_path(accounting_preset(args.accounting)))), "starts": [f"{s:%Y-%m-%dT%H:%MZ}" for s in start_dates(args.starts, args.year)]}
     t0 = time.monotonic()
 
     caps = args.caps or [None]
@@ -178,7 +210,7 @@ def main() -> None:
         label = "uncapped" if cap is None else f"cap {cap:,.0f} g"
         print(f"== {args.accounting} accounting, {label}", flush=True)
         reused = earlier.get("grid", {}).get(label, {})
-        fresh = [p for p in args.policies if not all(p in reused.get(region, {}) for region in args.regions)]
+        fresh = [p for p in args.policies if p in args.rerun or not all(p in reused.get(region, {}) for region in args.regions)]
         grid = run_grid(args, fresh, cap)
         for region in args.regions:
             grid[region] |= {p: reused[region][p] for p in args.policies if p not in fresh}
@@ -187,7 +219,7 @@ def main() -> None:
     report["wall_s"] = round(time.monotonic() - t0, 1)
     report["decision_latency_ms"] = {
         p: earlier.get("decision_latency_ms", {}).get(p) for p in args.policies
-    } | latency(args, problem, factory, [p for p in args.policies if p not in earlier.get("decision_latency_ms", {})])
+    } | latency(args, problem, factory, [p for p in args.policies if p in args.rerun or p not in earlier.get("decision_latency_ms", {})])
     if args.reuse:
         report["reused_from"] = earlier["files"]
     print("decision latency (ms per decide, one episode):", json.dumps(report["decision_latency_ms"]))
@@ -202,27 +234,27 @@ def print_tables(args, grid: dict, label: str) -> None:
     merged = {p: {k: [v for r in grid for v in grid[r][p][k]] for k in ("g99", "hv", "carbon")} for p in policies}
     blocks = {**grid, "ALL": merged}
     width = 15
-    head = f"{'region':12s}" + "".join(f"{p:>{width}s}" for p in policies)
+    head = f"{'region':18s}" + "".join(f"{p:>{width}s}" for p in policies)
     print(f"\n[{args.accounting}, {label}] median g CO2 to reach {TARGET:.0%} of the max HV (runs that reached it / runs)")
     print(head)
     for region, cells in blocks.items():
         row = "".join(f"{fmt_g(median_inf(cells[p]['g99'])) + ' ' + str(int(np.isfinite(cells[p]['g99']).sum())) + '/' + str(len(cells[p]['g99'])):>{width}s}" for p in policies)
-        print(f"{region:12s}{row}")
+        print(f"{region:18s}{row}")
     print(f"[{args.accounting}, {label}] 95 % bootstrap interval of that median "
           f"({args.starts * args.seeds} independent searches per region and policy, {len(grid) * args.starts * args.seeds} in ALL"
           f"{'; seeds shared across cells' if args.shared_seeds else ''})")
     print(head)
     for region, cells in blocks.items():
-        print(f"{region:12s}" + "".join(f"{'[' + fmt_g(lo) + ', ' + fmt_g(hi) + ']':>{width}s}"
+        print(f"{region:18s}" + "".join(f"{'[' + fmt_g(lo) + ', ' + fmt_g(hi) + ']':>{width}s}"
                                         for lo, hi in (median_interval(cells[p]['g99']) for p in policies)))
     print(f"[{args.accounting}, {label}] geometric mean g CO2 to reach {TARGET:.0%} of the max HV (steadier than the median on small grids: choosing between candidates; never if a run never reached it)")
     print(head)
     for region, cells in blocks.items():
-        print(f"{region:12s}" + "".join(f"{fmt_g(geometric_mean(cells[p]['g99'])):>{width}s}" for p in policies))
+        print(f"{region:18s}" + "".join(f"{fmt_g(geometric_mean(cells[p]['g99'])):>{width}s}" for p in policies))
     print(f"[{args.accounting}, {label}] median final HV (fraction of the max)")
     print(head)
     for region, cells in blocks.items():
-        print(f"{region:12s}" + "".join(f"{median_inf(cells[p]['hv']):>{width}.4f}" for p in policies))
+        print(f"{region:18s}" + "".join(f"{median_inf(cells[p]['hv']):>{width}.4f}" for p in policies))
     if {"rl", "vanilla", "oracle"} <= set(policies):
         print("checks: rl below every non-oracle baseline | rl final HV >= 99% of vanilla's | share of the vanilla->oracle gap rl closes")
         for region, cells in blocks.items():
@@ -233,7 +265,16 @@ def print_tables(args, grid: dict, label: str) -> None:
             gap = g["vanilla"] - g["oracle"]
             closed = (g["vanilla"] - g["rl"]) / gap if np.isfinite(gap) and gap > 0 and np.isfinite(g["rl"]) else float("nan")
             verdict = "yes" if not losers else "no (not below " + ", ".join(losers) + ")"
-            print(f"{region:12s} {verdict:40s} {str(hv_ok):6s} {closed:6.0%}")
+            print(f"{region:18s} {verdict:40s} {str(hv_ok):6s} {closed:6.0%}")
+    rivals = [p for p in ("heuristic", "mpc", "oneshot") if p in policies]
+    if "rl" in policies and rivals and "vanilla" in policies:
+        print(f"issue 18: rl at most the best of {', '.join(rivals)} | rl final HV >= 99% of vanilla's")
+        for region, cells in blocks.items():
+            g = {p: median_inf(cells[p]["g99"]) for p in policies}
+            best = min(rivals, key=lambda p: g[p])
+            hv_ok = median_inf(cells["rl"]["hv"]) >= 0.99 * median_inf(cells["vanilla"]["hv"])
+            verdict = "yes" if g["rl"] <= g[best] else f"no ({fmt_g(g['rl'])} vs {best} {fmt_g(g[best])})"
+            print(f"{region:18s} {verdict:40s} {str(hv_ok):6s}")
     if args.accounting == "paper" and "vanilla" in policies:
         print("reduction factor vs vanilla at 99% of the max HV (vanilla's median grams / the policy's)")
         for region, cells in blocks.items():
@@ -242,7 +283,7 @@ def print_tables(args, grid: dict, label: str) -> None:
             for p in policies:
                 gp = median_inf(cells[p]["g99"])
                 parts.append(f"{p} {gv / gp:.2f}x" if np.isfinite(gp) and np.isfinite(gv) else f"{p} n/a")
-            print(f"{region:12s} " + ", ".join(parts))
+            print(f"{region:18s} " + ", ".join(parts))
 
 
 def load_reusable(args) -> dict:
@@ -250,6 +291,7 @@ def load_reusable(args) -> dict:
     refused unless each ran the same grid."""
     merged: dict = {"grid": {}, "decision_latency_ms": {}}
     same = ("accounting", "regions", "starts", "seeds", "gpus", "hours", "caps", "optimizer", "year", "shared_seeds", "queue_rule")
+    # rl's file is not part of the grid's identity: --reuse takes baselines from earlier runs
     # reports written before these options existed ran 2023, seeds 0..N-1 in every cell, the streaming queue
     before_year = {"year": 2023, "shared_seeds": True, "queue_rule": "streaming"}
     for path in args.reuse:
@@ -267,7 +309,7 @@ def load_reusable(args) -> dict:
 
 
 def latency(args, problem, factory, policies: list[str]) -> dict[str, float]:
-    trace = load_region(args.regions[0])
+    trace = grid_trace(args.regions[0])
     start = start_dates(1, args.year)[0]
     first = trace.index_of(start)
     out = {}

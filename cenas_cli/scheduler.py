@@ -29,6 +29,16 @@ def train_command(
     subprocess_envs: Annotated[bool, typer.Option(help="Step the environments in worker processes (one core each).")] = False,
     region: Annotated[Optional[list[str]], typer.Option(help="Draw episodes from this bundled region (repeat it; a region given twice is drawn twice as often). Default: all five, equally.")] = None,
     planner_advice: Annotated[bool, typer.Option(help="Show the policy the mpc planner's decision as extra observations (a residual over mpc); with --init of a policy without it, the new inputs start at zero weight.")] = False,
+    hold_out: Annotated[Optional[list[str]], typer.Option(help="Never draw episodes from this bundled region (repeat it): leave-one-region-out training.")] = None,
+    actions: Annotated[str, typer.Option(help="fractions: the policy picks GPU fractions; planner: it picks the mpc planner's settings each hour, inside the carbon envelope.")] = "fractions",
+    synthetic: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes on synthetic grids (cenas.carbon.synthetic).")] = 0.0,
+    randomise: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of the other episodes on randomised copies of the real trace.")] = 0.0,
+    paper_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes charged with the paper's accounting (the rest: full).")] = 0.3,
+    prior_logit: Annotated[float, typer.Option(help="A fresh --actions planner network starts preferring the plain planner's setting by this logit (0: uniform).")] = 0.0,
+    ent_coef: Annotated[float, typer.Option(min=0.0, help="PPO entropy bonus.")] = 0.01,
+    free_sampling_price: Annotated[Optional[float], typer.Option(min=0.0, help="The reward's carbon price in episodes where sampling is free (default: the same as elsewhere, 1).")] = None,
+    checkpoints: Annotated[int, typer.Option(min=0, help="Checkpoints to save; the one with the best validation objective (2022-10..12, held out from training draws) ships.")] = 0,
+    validation_episodes: Annotated[int, typer.Option(min=1, help="Validation episodes per checkpoint.")] = 24,
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
@@ -42,16 +52,29 @@ def train_command(
 
     if init is not None:
         load_model(init)  # PolicyLoadError: one line naming the file, before any work
+    from cenas.carbon.traces import BUNDLED_REGIONS
+
+    regions = tuple(region) if region else BUNDLED_REGIONS
+    for name in hold_out or []:
+        if name not in BUNDLED_REGIONS:
+            raise typer.BadParameter(f"unknown region {name!r}; choose one of {', '.join(BUNDLED_REGIONS)}", param_hint="--hold-out")
+    regions = tuple(r for r in regions if r not in (hold_out or []))
+    if not regions:
+        raise typer.BadParameter("every region is held out; keep at least one", param_hint="--hold-out")
     try:
-        drawn = {"regions": tuple(region)} if region else {}
-        env = EnvConfig(**drawn, planner_advice=planner_advice)
+        env = EnvConfig(regions=regions, planner_advice=planner_advice, actions=actions,
+                        synthetic_probability=synthetic, randomise_probability=randomise,
+                        accounting=(("full", 1.0 - paper_share), ("paper", paper_share)), free_sampling_price=free_sampling_price)
     except UnknownRegionError as exc:
         raise typer.BadParameter(str(exc), param_hint="--region") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--actions") from None
     if out.suffix != ".zip":
         out = out.with_suffix(".zip")
     config = TrainConfig(
         timesteps=timesteps, seed=seed, n_envs=n_envs, n_steps=n_steps, batch_size=min(256, n_steps * n_envs), max_minutes=max_minutes,
         eval_episodes=eval_episodes, torch_threads=threads, init=init, learning_rate=learning_rate, subprocess_envs=subprocess_envs, env=env,
+        checkpoints=checkpoints, validation_episodes=validation_episodes, prior_logit=prior_logit, ent_coef=ent_coef,
     )
     factory = proposer_factory(optimizer, Sampler.random, NB201Problem().max_hypervolume)
     console = Console(stderr=True)
@@ -63,4 +86,6 @@ def train_command(
     results = recipe["evaluation"]["results"]
     for name, row in results.items():
         console.print(f"{name:10s} objective {row['mean_objective']:+.3f}  median HV {row['median_hv_fraction']:.4f}  median g {row['median_carbon_g']:,.0f}")
+    if recipe.get("validation"):
+        console.print(f"validation chose the checkpoint at {recipe['validation']['chosen_steps']:,} steps")
     console.print(f"wrote {out} and {out.with_suffix('.json')} ({recipe['timesteps_done']} steps in {recipe['train_wall_s']:.0f} s)")

@@ -27,11 +27,15 @@ import numpy as np
 from gymnasium import spaces
 
 from cenas.carbon.accounting import ACCOUNTING_PRESETS
-from cenas.carbon.traces import BUNDLED_REGIONS, bundled_trace_path, load_region
+from cenas.carbon.synthetic import FAMILIES, TEST_SEED_BASE, randomise, synthetic_values
+from cenas.carbon.traces import BUNDLED_REGIONS, HOUR, CarbonTrace, bundled_trace_path, load_region
 from cenas.tasks.nb201 import NB201Problem
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
 from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor, observation
 from scheduler_svc.rl.features import CLIP, N_FEATURES
+from scheduler_svc.rl.relative_features import N_RELATIVE_FEATURES
+from scheduler_svc.rl.settings import PLANNER_SETTINGS, SettingsActor
+from scheduler_svc.simulator.allocation import Allocation, Observation
 from scheduler_svc.rl.objective import CARBON_PRICE, REFERENCE_GPU_HOURS, carbon_reference_g, carbon_weight, potential
 from scheduler_svc.simulator.engine import HISTORY_HOURS, SimulationConfig, Simulator
 from scheduler_svc.simulator.forecasts import FORECAST_HOURS, NoisyForecast, SeasonalNaiveForecast, episode_forecast
@@ -60,8 +64,21 @@ class EnvConfig:
     forecasts: tuple[tuple[str, float], ...] = (("noisy", 0.6), ("naive", 0.4))
     noise_sigma: tuple[float, float] = (0.03, 0.25)
     carbon_price: float = CARBON_PRICE
+    #: the reward's carbon price where sampling is free (None: `carbon_price`). Why: the
+    #: price is per unit of vanilla's grams, and under free sampling a screened search
+    #: reaches the target on about an eighth of them, so at the full-accounting price the
+    #: reward barely tells a frugal plan from a wasteful one
+    free_sampling_price: float | None = None
     #: append the `mpc` planner's decision for the same observation (`advice.py`)
     planner_advice: bool = False
+    #: "fractions": actions are GPU fractions (`actions.py`), observations `features.py`;
+    #: "planner": actions are the planner's settings (`settings.py`), observations
+    #: `relative_features.py`, the carbon envelope on
+    actions: str = "fractions"
+    #: share of episodes on a synthetic grid (`cenas.carbon.synthetic`), and of the rest
+    #: on a randomised copy of the drawn real trace
+    synthetic_probability: float = 0.0
+    randomise_probability: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -71,8 +88,13 @@ class EnvConfig:
         for label, (lo, hi) in (("gpus", self.gpus), ("hours", self.hours)):
             if not 1 <= lo <= hi:
                 raise ValueError(f"{label} range must satisfy 1 <= low <= high, got {(lo, hi)}")
-        if not 0 <= self.cap_probability <= 1:
-            raise ValueError(f"cap_probability must be in [0, 1], got {self.cap_probability}")
+        for label in ("cap_probability", "synthetic_probability", "randomise_probability"):
+            if not 0 <= getattr(self, label) <= 1:
+                raise ValueError(f"{label} must be in [0, 1], got {getattr(self, label)}")
+        if self.actions not in ("fractions", "planner"):
+            raise ValueError(f"actions must be 'fractions' or 'planner', got {self.actions!r}")
+        if self.actions == "planner" and self.planner_advice:
+            raise ValueError("planner_advice is for 'fractions' policies; 'planner' policies always see the planner")
 
 
 #: Tiny episodes for unit tests.
@@ -92,10 +114,14 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         self.config = config
         self.problem = problem or NB201Problem()
         self.proposer_factory = proposer_factory or RandomProposer
-        width = N_ADVISED_FEATURES if config.planner_advice else N_FEATURES
+        self.actor = SettingsActor() if config.actions == "planner" else None
+        if self.actor is not None:
+            width, n_actions = N_RELATIVE_FEATURES, len(PLANNER_SETTINGS)
+        else:
+            width, n_actions = (N_ADVISED_FEATURES if config.planner_advice else N_FEATURES), len(ACTIONS)
         self.observation_space = spaces.Box(0.0, CLIP, shape=(width,), dtype=np.float32)
         self.advisor = Advisor() if config.planner_advice else None
-        self.action_space = spaces.Discrete(len(ACTIONS))
+        self.action_space = spaces.Discrete(n_actions)
         self.sim: Simulator | None = None
         self.episode: dict[str, Any] = {}
 
@@ -118,6 +144,7 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"no room for a {hours}-hour episode in {region} between {cfg.start} and {cfg.end}")
         else:
             first = int(rng.integers(lo, hi + 1))
+        trace, first, region = self._reshape(trace, first, hours, region, options)
         gpus = int(options.get("gpus") or rng.integers(cfg.gpus[0], cfg.gpus[1] + 1))
         accounting = options.get("accounting") or self._choice(cfg.accounting)
         power = ACCOUNTING_PRESETS[accounting]
@@ -147,6 +174,39 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
             "seed": sim_seed, "carbon_reference_g": c_ref,
         }
 
+    def _reshape(self, trace: CarbonTrace, first: int, hours: int, region: str, options: dict[str, Any]) -> tuple[CarbonTrace, int, str]:
+        """The drawn real episode, or a synthetic grid, or a randomised copy of it
+        (`EnvConfig.synthetic_probability`, `randomise_probability`; `options["grid"]`:
+        "real", "synthetic" or "randomised" fixes the choice)."""
+        cfg, rng = self.config, self.np_random
+        kind = options.get("grid")
+        if kind is None:
+            kind = "real"
+            if rng.random() < cfg.synthetic_probability:
+                kind = "synthetic"
+            elif rng.random() < cfg.randomise_probability:
+                kind = "randomised"
+        if kind == "real":
+            return trace, first, region
+        length = WARMUP_HOURS + hours + FORECAST_HOURS + 1
+        start = trace.start + (first - WARMUP_HOURS) * HOUR
+        seed = int(rng.integers(TEST_SEED_BASE))  # below the test grids' seeds, always
+        child = np.random.default_rng(seed)
+        if kind == "synthetic":
+            family = FAMILIES[int(rng.integers(len(FAMILIES)))]
+            values, name = synthetic_values(family, child, length), f"synthetic/{family}@{seed}"
+        elif kind == "randomised":
+            others = [r for r in cfg.regions if r != region]
+            donor = None
+            if others:
+                donor_trace = load_region(others[int(rng.integers(len(others)))])
+                at = first - WARMUP_HOURS
+                donor = donor_trace.values[at : at + length] if at + length <= len(donor_trace) else None
+            values, name = randomise(trace.values[first - WARMUP_HOURS : first - WARMUP_HOURS + length], child, donor), f"{region}~randomised@{seed}"
+        else:
+            raise ValueError(f"grid must be real, synthetic or randomised, got {kind!r}")
+        return CarbonTrace(name=name, start=start, values=values), WARMUP_HOURS, name
+
     # --- gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """`options` may fix any drawn quantity: region, start (datetime), hours, gpus,
@@ -167,25 +227,47 @@ class SchedulingEnv(gym.Env[np.ndarray, np.int64]):
         self.context = self.sim.context()
         if self.advisor is not None:
             self.advisor.reset(self.context)
+        if self.actor is not None:
+            self.actor.reset(self.context)
         self.episode = ep
         self._potential = potential(0.0)
-        return observation(self.sim.observe(), self.context, self.advisor), self._info()
+        return self._observe(self.sim.observe()), self._info()
+
+    @property
+    def price(self) -> float:
+        """The reward's carbon price in this episode (see `EnvConfig.free_sampling_price`)."""
+        cfg, power = self.config, self.episode["power"]
+        if cfg.free_sampling_price is not None and power.sampling_w == 0:
+            return cfg.free_sampling_price
+        return cfg.carbon_price
+
+    def _observe(self, obs: Observation) -> np.ndarray:
+        self._last = obs
+        if self.actor is not None:
+            return self.actor.observe(obs)
+        return observation(obs, self.context, self.advisor)
+
+    def allocation(self, action: int) -> Allocation:
+        """The allocation `action` stands for in the hour about to run."""
+        if self.actor is not None:
+            return self.actor.act(self._last, int(action))
+        return action_to_allocation(int(action), self.context.gpus)
 
     def step(self, action: np.int64 | int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
         sim = self.sim
         carbon_before = sim.rows[-1].carbon_g
-        row = sim.step(action_to_allocation(int(action), self.context.gpus))
+        row = sim.step(self.allocation(int(action)))
         new_potential = potential(row.hypervolume / self.problem.max_hypervolume)
         spent = row.carbon_g - carbon_before
         weight = carbon_weight(sim.rows[-2].hypervolume / self.problem.max_hypervolume)  # at the hour's start
-        reward = (new_potential - self._potential) - self.config.carbon_price * weight * spent / self.episode["carbon_reference_g"]
+        reward = (new_potential - self._potential) - self.price * weight * spent / self.episode["carbon_reference_g"]
         self._potential = new_potential
         terminated = sim.done
         # after the last hour there is no hour to observe: show the last one, with no time left
         seen = sim.observe() if sim.hour < sim.config.hours else self._final_observation()
-        return observation(seen, self.context, self.advisor), float(reward), terminated, False, self._info()
+        return self._observe(seen), float(reward), terminated, False, self._info()
 
     def _final_observation(self):
         sim = self.sim

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from cenas.carbon.accounting import PowerModel
 from scheduler_svc.rl.objective import carbon_reference_g, potential
 from scheduler_svc.simulator.allocation import EpisodeContext, Observation
 
@@ -53,12 +54,24 @@ def encode(obs: Observation, context: EpisodeContext) -> np.ndarray:
     uncertainty = 0.0
     if obs.forecast_std is not None and len(obs.forecast_std):
         uncertainty = float(np.mean(obs.forecast_std[:NEAR_HOURS])) / ref
-    if obs.carbon_cap_g:
-        budget_left = max(0.0, 1.0 - obs.carbon_g / obs.carbon_cap_g)
-    else:
-        budget_left = 1.0
-    c_ref = carbon_reference_g(ref, power)
     values = [
+        *search_state(obs, power),
+        obs.intensity / ref,
+        *(near / ref),
+        far_mean / ref,
+        float(np.mean(coming < obs.intensity)),
+        float(forecast.min()) / ref,
+        uncertainty,
+        *progress_state(obs, carbon_reference_g(ref, power)),
+    ]
+    return np.clip(np.asarray(values, dtype=np.float32), 0.0, CLIP)
+
+
+def search_state(obs: Observation, power: PowerModel) -> list[float]:
+    """Time and budget left, pool size, accounting: the first entries of every encoder."""
+    left = obs.remaining_hours
+    budget_left = max(0.0, 1.0 - obs.carbon_g / obs.carbon_cap_g) if obs.carbon_cap_g else 1.0
+    return [
         left / obs.hours_total,
         left / 100.0,
         budget_left,
@@ -66,18 +79,18 @@ def encode(obs: Observation, context: EpisodeContext) -> np.ndarray:
         math.log2(obs.gpus) / 4.0,
         power.sampling_w / max(power.evaluation_w, 1e-9),
         power.idle_w / max(power.evaluation_w, 1e-9),
-        obs.intensity / ref,
-        *(near / ref),
-        far_mean / ref,
-        float(np.mean(coming < obs.intensity)),
-        float(forecast.min()) / ref,
-        uncertainty,
+    ]
+
+
+def progress_state(obs: Observation, carbon_reference: float) -> list[float]:
+    """Hypervolume (fraction, log-gap potential, last hour's gain), evaluations, queue,
+    carried runs, carbon spent in units of the objective's reference."""
+    return [
         obs.hypervolume_fraction,
         potential(obs.hypervolume_fraction),
         10.0 * obs.hypervolume_gain,
         obs.evaluations / 100.0,
         obs.queued / QUEUE_SCALE,
         obs.carried / obs.gpus,
-        obs.carbon_g / c_ref,
+        obs.carbon_g / carbon_reference,
     ]
-    return np.clip(np.asarray(values, dtype=np.float32), 0.0, CLIP)

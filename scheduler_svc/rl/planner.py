@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cenas.carbon.accounting import PowerModel
 from scheduler_svc.rl.objective import CARBON_PRICE, GAP_FLOOR, POLISH_WEIGHT, TARGET_FRACTION, ProgressModel, carbon_reference_g
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
@@ -51,6 +52,14 @@ def planned_intensities(obs: Observation, hours: int) -> np.ndarray:
         reps = int(np.ceil((hours - len(known)) / len(pattern)))
         known = np.concatenate([known, np.tile(pattern, reps)[: hours - len(known)]])
     return known
+
+
+def pool_units(power: PowerModel, gpus: int) -> int:
+    """How many units a pool holds: every GPU when sampling is free, else one evaluating
+    GPU per sampling partner (a lone GPU is one unit)."""
+    if power.sampling_w == 0 or gpus == 1:
+        return gpus
+    return gpus // 2
 
 
 class PlannerPolicy(AllocationPolicy):
@@ -79,21 +88,24 @@ class PlannerPolicy(AllocationPolicy):
     def _potential(self, n: np.ndarray) -> np.ndarray:
         return -np.log10(np.clip(self._gap(n), GAP_FLOOR, 1.0)) / 3.0
 
-    def plan(self, obs: Observation) -> np.ndarray:
-        """Units (evaluating GPUs) per remaining hour, index 0 = now."""
+    def plan(self, obs: Observation, *, max_units: int | None = None, price_scale: float = 1.0) -> np.ndarray:
+        """Units (evaluating GPUs) per remaining hour, index 0 = now.
+
+        `max_units` caps the units run at once (plans with more are not searched) and
+        `price_scale` multiplies the carbon price: the two settings a `planner`-kind RL
+        policy chooses each hour (`settings.py`).
+        """
         power = self.context.power
         gpus, left = obs.gpus, obs.remaining_hours
         intensity = planned_intensities(obs, left)
         if self._price_per_g is None:  # fixed for the episode, at the expected intensity level
             expected = float(np.mean(np.concatenate([obs.intensity_history, intensity])))
             self._price_per_g = self.carbon_price / carbon_reference_g(expected, power)
-        free_sampling = power.sampling_w == 0
-        if free_sampling:
-            units_max, extra_w = gpus, power.evaluation_w - power.idle_w
-        elif gpus == 1:
-            units_max, extra_w = 1, power.evaluation_w - power.idle_w  # one GPU cannot both sample and evaluate
+        units_max = pool_units(power, gpus)
+        if power.sampling_w == 0 or gpus == 1:  # one GPU cannot both sample and evaluate
+            extra_w = power.evaluation_w - power.idle_w
         else:
-            units_max, extra_w = gpus // 2, power.evaluation_w + power.sampling_w - 2 * power.idle_w
+            extra_w = power.evaluation_w + power.sampling_w - 2 * power.idle_w
         unit_g = power.carbon_g(max(extra_w, 0.0) / 1000.0, intensity)  # per unit-hour
         base_g = power.carbon_g(gpus * power.idle_w / 1000.0, intensity)
 
@@ -101,6 +113,8 @@ class PlannerPolicy(AllocationPolicy):
         # the q1-quantile until N unit-hours are done, phase 2 in hours at most q2 (or never)
         thresholds = np.quantile(intensity, QUANTILES)
         polish = np.concatenate([np.quantile(intensity, POLISH_QUANTILES), [-np.inf]])
+        if max_units is not None:
+            units_max = max(1, min(units_max, max_units))
         ks = np.unique(np.clip([1, 2, units_max // 2, units_max], 1, units_max))
         q1, q2, k, cap = (a.ravel() for a in np.meshgrid(thresholds, polish, ks, UNIT_HOURS, indexing="ij"))
         cheap = intensity[None, :] + 1e-9
@@ -122,12 +136,16 @@ class PlannerPolicy(AllocationPolicy):
         target = TARGET_FRACTION  # carbon_weight, vectorised over plans and hours
         gap_before = np.hstack([np.full((len(units), 1), 1.0 - obs.hypervolume_fraction), self._gap(n_after[:, :-1])])
         weight = np.where(1.0 - gap_before < target, 1.0, POLISH_WEIGHT)
-        value = pot_after[:, -1] - self._price_per_g * (weight * grams).sum(axis=1)
+        value = pot_after[:, -1] - price_scale * self._price_per_g * (weight * grams).sum(axis=1)
         best = int(np.argmax(value))
         return np.floor(units[best] + 1e-9).astype(np.int64)
 
     def decide(self, observation: Observation) -> Allocation:
-        plan = self.plan(observation)
+        return self.decide_with(observation)
+
+    def decide_with(self, observation: Observation, *, max_units: int | None = None, price_scale: float = 1.0) -> Allocation:
+        """`decide` under the settings `plan` takes."""
+        plan = self.plan(observation, max_units=max_units, price_scale=price_scale)
         self.last_plan = plan
         gpus = observation.gpus
         power = self.context.power

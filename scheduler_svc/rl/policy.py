@@ -31,6 +31,8 @@ from cenas.errors import CenasError
 from scheduler_svc.rl.actions import ACTIONS, action_to_allocation
 from scheduler_svc.rl.advice import N_ADVISED_FEATURES, Advisor, observation as advised_observation
 from scheduler_svc.rl.features import N_FEATURES
+from scheduler_svc.rl.relative_features import N_RELATIVE_FEATURES
+from scheduler_svc.rl.settings import PLANNER_SETTINGS, SettingsActor
 from scheduler_svc.simulator.allocation import Allocation, EpisodeContext, Observation
 from scheduler_svc.simulator.policies import AllocationPolicy
 
@@ -61,15 +63,25 @@ def _load(path: str, mtime: float) -> Any:
         model = PPO.load(path, device="cpu")
     except Exception as exc:  # sb3 raises many kinds (zip, pickle, torch); all mean "unloadable"
         raise PolicyLoadError(f"cannot load RL policy file {path}: {type(exc).__name__}: {exc}") from None
-    shape = getattr(model.observation_space, "shape", None)
-    actions = getattr(model.action_space, "n", None)
-    if shape not in ((N_FEATURES,), (N_ADVISED_FEATURES,)) or actions != len(ACTIONS):
+    if policy_kind(model) is None:
         raise PolicyLoadError(
-            f"RL policy file {path} was trained for observations {shape} and {actions} actions; "
-            f"this version needs ({N_FEATURES},) or, with the planner's advice, ({N_ADVISED_FEATURES},) "
-            f"and {len(ACTIONS)}: retrain with `cenas scheduler train`"
+            f"RL policy file {path} was trained for observations {getattr(model.observation_space, 'shape', None)} "
+            f"and {getattr(model.action_space, 'n', None)} actions; this version needs ({N_FEATURES},) or, with the "
+            f"planner's advice, ({N_ADVISED_FEATURES},) and {len(ACTIONS)} (fractions), or ({N_RELATIVE_FEATURES},) and "
+            f"{len(PLANNER_SETTINGS)} (planner settings): retrain with `cenas scheduler train`"
         )
     return model
+
+
+def policy_kind(model: Any) -> str | None:
+    """"fractions", "advised" or "planner" from a model's spaces; None for none of them."""
+    shape = getattr(model.observation_space, "shape", None)
+    actions = getattr(model.action_space, "n", None)
+    if shape == (N_RELATIVE_FEATURES,) and actions == len(PLANNER_SETTINGS):
+        return "planner"
+    if actions == len(ACTIONS):
+        return {(N_FEATURES,): "fractions", (N_ADVISED_FEATURES,): "advised"}.get(shape)
+    return None
 
 
 def load_model(path: str | Path) -> Any:
@@ -91,6 +103,7 @@ class RLPolicy(AllocationPolicy):
         self.path = Path(path) if path is not None else DEFAULT_POLICY_PATH
         self._model = model
         self._advisor: Advisor | None = None
+        self._actor: SettingsActor | None = None
 
     def load(self) -> Any:
         if self._model is None:
@@ -103,11 +116,23 @@ class RLPolicy(AllocationPolicy):
             chosen = shipped_policy_path(context.power)
             if chosen != self.path:
                 self.path, self._model = chosen, None
-        self._advisor = None
-        if self.load().observation_space.shape == (N_ADVISED_FEATURES,):
+        self._advisor = self._actor = None
+        kind = policy_kind(self.load())
+        if kind == "advised":
             self._advisor = Advisor()
             self._advisor.reset(context)
+        elif kind == "planner":
+            self._actor = SettingsActor()
+            self._actor.reset(context)
+
+    @property
+    def envelope_overrides(self) -> int:
+        """Hours the carbon envelope ran the planner's allocation instead of the policy's."""
+        return self._actor.envelope.overrides if self._actor is not None and self._actor.envelope is not None else 0
 
     def decide(self, observation: Observation) -> Allocation:
+        if self._actor is not None:
+            action, _ = self.load().predict(self._actor.observe(observation), deterministic=True)
+            return self._actor.act(observation, int(action))
         action, _ = self.load().predict(advised_observation(observation, self.context, self._advisor), deterministic=True)
         return action_to_allocation(int(action), observation.gpus)

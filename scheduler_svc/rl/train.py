@@ -30,7 +30,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ from scheduler_svc.rl.objective import carbon_weight, potential
 
 #: Held-out evaluation: 2023, never seen in training.
 EVAL_CONFIG = EnvConfig(start=datetime(2023, 1, 1, tzinfo=timezone.utc), end=datetime(2023, 12, 31, 23, tzinfo=timezone.utc))
+#: With checkpoints, training stops drawing episodes here and the rest of the training
+#: window (to `EnvConfig.end`) holds the validation episodes that choose the checkpoint.
+VALIDATION_START = datetime(2022, 10, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,15 @@ class TrainConfig:
     init: Path | None = None
     #: step the environments in worker processes (worth it when a step is expensive)
     subprocess_envs: bool = False
+    #: save this many checkpoints evenly over training and ship the one with the best
+    #: mean objective on `validation_episodes` episodes from VALIDATION_START to the
+    #: window's end (held out from training draws); 0: ship the last
+    checkpoints: int = 0
+    validation_episodes: int = 24
+    #: a fresh `planner`-kind network starts out preferring the plain planner's setting
+    #: by this much (added to that action's logit; 0: uniform), so training explores
+    #: around `mpc` instead of from a random mix of settings
+    prior_logit: float = 0.0
     env: EnvConfig = field(default_factory=EnvConfig)
 
     def __post_init__(self) -> None:
@@ -117,11 +129,32 @@ def evaluate(
                 carbon_weight(prev.hypervolume / max_hv) * (row.carbon_g - prev.carbon_g)
                 for prev, row in zip(result.rows, result.rows[1:])
             )
-            js.append(potential(result.final_hypervolume / max_hv) - env.config.carbon_price * weighted / ep["carbon_reference_g"])
+            env.episode = ep
+            js.append(potential(result.final_hypervolume / max_hv) - env.price * weighted / ep["carbon_reference_g"])
             hvs.append(result.final_hypervolume / max_hv)
             grams.append(result.carbon_g)
         out[name] = {"mean_objective": float(np.mean(js)), "median_hv_fraction": float(statistics.median(hvs)), "median_carbon_g": float(statistics.median(grams))}
     return out
+
+
+def choose_checkpoint(saved: list[tuple[int, Path]], env_config: EnvConfig, config: TrainConfig, proposer_factory: ProposerFactory) -> dict:
+    """The checkpoint with the best mean objective on the validation episodes (the same
+    draws for each), with every checkpoint's score."""
+    from stable_baselines3 import PPO
+
+    scores = []
+    for steps, path in saved:
+        model = PPO.load(path, device="cpu")
+        result = evaluate(["rl"], config.validation_episodes, seed=20_000 + config.seed, model=model,
+                          env_config=env_config, proposer_factory=proposer_factory)["rl"]
+        scores.append({"steps": steps, "file": str(path), **result})
+    best = max(scores, key=lambda row: row["mean_objective"])
+    return {
+        "episodes": config.validation_episodes,
+        "window": f"{env_config.start:%Y-%m-%d}..{env_config.end:%Y-%m-%d} (held out from the training draws)",
+        "checkpoints": [{k: v for k, v in row.items() if k != "file"} for row in scores],
+        "chosen_steps": best["steps"], "chosen": best["file"],
+    }
 
 
 def widen_into(source: Any, target: Any) -> None:
@@ -166,7 +199,11 @@ def train(
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     torch.set_num_threads(config.torch_threads)
-    makers = [lambda: SchedulingEnv(config.env, proposer_factory=proposer_factory) for _ in range(config.n_envs)]
+    train_env, validation_env = config.env, None
+    if config.checkpoints:
+        train_env = replace(config.env, end=VALIDATION_START)
+        validation_env = replace(config.env, start=VALIDATION_START)
+    makers = [lambda: SchedulingEnv(train_env, proposer_factory=proposer_factory) for _ in range(config.n_envs)]
     vec = SubprocVecEnv(makers, start_method="spawn") if config.subprocess_envs else DummyVecEnv(makers)
     vec.seed(config.seed)
     hyper = dict(
@@ -186,21 +223,46 @@ def train(
             widen_into(earlier.policy, model.policy)
     else:
         model = PPO("MlpPolicy", vec, **hyper, policy_kwargs={"net_arch": list(config.net_arch), "activation_fn": torch.nn.Tanh})
+        if config.prior_logit and config.env.actions == "planner":
+            from scheduler_svc.rl.settings import DEFAULT_SETTING
+
+            with torch.no_grad():
+                model.policy.action_net.bias[DEFAULT_SETTING] += config.prior_logit
     started, steps_before = time.monotonic(), int(model.num_timesteps)
     deadline = started + 60 * config.max_minutes if config.max_minutes else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    every = config.timesteps // config.checkpoints if config.checkpoints else None
+    saved: list[tuple[int, Path]] = []
+
+    def checkpoint(done: int) -> None:
+        path = out.with_name(f"{out.stem}.step{done}.zip")
+        model.save(path)
+        saved.append((done, path))
 
     class Progress(BaseCallback):
         def _on_step(self) -> bool:
             done = self.num_timesteps - steps_before
             if on_progress and done % 256 < config.n_envs:
                 on_progress(done, config.timesteps)
+            if every and done // every > len(saved) and done < config.timesteps:
+                checkpoint(done)
             return deadline is None or time.monotonic() < deadline
 
     model.learn(total_timesteps=config.timesteps, callback=Progress(), reset_num_timesteps=config.init is None)
     wall = time.monotonic() - started
     vec.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
+    validation = None
+    if validation_env is not None:
+        saved.append((int(model.num_timesteps) - steps_before, out))
+        validation = choose_checkpoint(saved, validation_env, config, proposer_factory)
+        chosen = Path(validation.pop("chosen"))
+        if chosen != out:
+            chosen.replace(out)
+            model = PPO.load(out, device="cpu")
+        for _, path in saved:
+            if path != out:
+                path.unlink(missing_ok=True)
     baselines = ["rl", "heuristic", "oneshot", "mpc"]
     evaluation = (
         evaluate(baselines, config.eval_episodes, seed=10_000 + config.seed, model=model, proposer_factory=proposer_factory)
@@ -213,11 +275,13 @@ def train(
         "timesteps_done": int(model.num_timesteps) - steps_before,
         "train_wall_s": round(wall, 1),
         "continued_from": _describe_init(config.init),
-        "hyperparameters": {k: v for k, v in asdict(config).items() if k not in ("env", "timesteps", "seed", "eval_episodes", "max_minutes", "init")},
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k not in ("env", "timesteps", "seed", "eval_episodes", "max_minutes", "init", "checkpoints", "validation_episodes")},
         "data_window": {"start": f"{config.env.start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{config.env.end:%Y-%m-%dT%H:%M:%SZ}", "regions": list(config.env.regions)},
         "environment": json.loads(json.dumps(asdict(config.env), default=str)),
         "proposer": proposer_name,
         "planner_advice": config.env.planner_advice,
+        "actions": config.env.actions,
+        "validation": validation,
         "libraries": _library_versions(),
         "evaluation": {
             "episodes": config.eval_episodes, "window": "2023 (held out)", "proposer": proposer_name,

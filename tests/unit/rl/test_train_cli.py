@@ -114,3 +114,40 @@ def test_widening_refuses_a_different_network():
         widen_into(torch.nn.Linear(4, 8), torch.nn.Linear(4, 9))
     with pytest.raises(ValueError, match="more than their input width"):
         widen_into(torch.nn.Linear(4, 8), torch.nn.Sequential(torch.nn.Linear(6, 8)))
+
+
+def test_leave_one_region_out_planner_training_validates_checkpoints_and_ships_a_policy_that_acts(tmp_path):
+    from scheduler_svc.rl.policy import policy_kind
+    from tests.unit.rl.test_policy_loading import CONTEXT, OBS
+
+    out = tmp_path / "loro.zip"
+    result = CliRunner().invoke(app, [
+        "scheduler", "train", "--actions", "planner", "--hold-out", "DE", "--synthetic", "0.5", "--randomise", "0.5",
+        "--paper-share", "0.5", "--timesteps", "64", "--n-envs", "1", "--n-steps", "32", "--checkpoints", "2",
+        "--validation-episodes", "1", "--eval-episodes", "0", "--optimizer", "random", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    recipe = json.loads(out.with_suffix(".json").read_text())
+    assert "DE" not in recipe["data_window"]["regions"] and len(recipe["data_window"]["regions"]) == 4
+    assert recipe["actions"] == "planner" and recipe["environment"]["synthetic_probability"] == 0.5
+    assert recipe["environment"]["accounting"] == [["full", 0.5], ["paper", 0.5]]
+    validation = recipe["validation"]
+    assert [c["steps"] for c in validation["checkpoints"]] == [32, 64] and validation["chosen_steps"] in (32, 64)
+    assert "2022-10-01" in validation["window"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loro.json", "loro.zip"]  # checkpoints cleaned up
+    policy = RLPolicy(out)
+    policy.reset(CONTEXT)
+    assert policy_kind(policy.load()) == "planner" and policy.decide(OBS).total == 8
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hold-out", "MARS"], "unknown region 'MARS'"),
+    (["--hold-out", "DE", "--region", "DE"], "every region is held out"),
+    (["--actions", "gpus"], "actions must be"),
+])
+def test_bad_training_options_are_one_clear_line(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", *args, "--out", str(tmp_path / "p.zip")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
