@@ -1,18 +1,16 @@
-"""`rl`: the PPO policy trained in the simulator (`cenas scheduler train`), shipped as a file.
+"""`rl`: the PPO policies trained in the simulator (`cenas scheduler train`), shipped as files.
 
-Two files ship, one per accounting regime, chosen at `reset` from the search's power
-model: `ppo_default.zip` wherever sampling or idle GPUs draw power (full accounting, any
-custom model), `ppo_free_sampling.zip` where they draw none (the paper's accounting).
-Why two: fine-tuning with LaMOO as the proposer cut the grams to 99 % of the maximum
-hypervolume under full accounting by a quarter but raised them by 60 % under free
-sampling (see `benchmarks/results/scheduler_grid.md`), so the free-sampling regime keeps
-the policy trained before that stage until one policy serves both. A path given
-explicitly is used for every regime.
-
-A file whose observations are wider by the planner's advice (`advice.py`) gets it: the
-policy then runs the `mpc` planner beside the network on the same observation. The
-shipped `ppo_default.zip` is such a file (its last training stage added the advice and
-made it beat `mpc` in US-CAL-CISO, the one region where it lost before).
+Two files ship, and the search's power model picks one at `reset` (the rule, with the
+grids that show it right, is in `benchmarks/results/scheduler_grid.md`):
+* `ppo_default.zip` wherever sampling or idle GPUs draw power (full accounting, any
+  custom model): a `fractions` policy that picks GPU fractions and reads the `mpc`
+  planner's advice (`advice.py`). On the 2023 five-region grid it needs 5,182 g to reach
+  99 % of the maximum hypervolume against the planner-settings policy's 5,578 g.
+* `ppo_free_sampling.zip` where they draw none (the paper's accounting): a `planner`
+  policy that picks the planner's settings each hour inside the carbon envelope
+  (`settings.py`, `guard.py`), trained on the five regions plus synthetic and randomised
+  grids. On the same grid it needs 5,668 g against the fractions policy's 6,183 g.
+A path given explicitly is used for every regime; the file's spaces say its kind.
 
 The file is loaded lazily, on `reset`, and cached per path and modification time. A
 missing or unloadable file (or stable-baselines3 not installed) raises `PolicyLoadError`,
@@ -129,6 +127,17 @@ class RLPolicy(AllocationPolicy):
     def envelope_overrides(self) -> int:
         """Hours the carbon envelope ran the planner's allocation instead of the policy's."""
         return self._actor.envelope.overrides if self._actor is not None and self._actor.envelope is not None else 0
+
+    def explain(self) -> dict[str, object]:
+        """For a planner-kind file: the setting chosen and where the carbon envelope stands."""
+        actor = self._actor
+        if actor is None or actor.last_setting is None:
+            return {}
+        out: dict[str, object] = {"planner_concurrency": actor.last_setting.concurrency, "planner_price_scale": actor.last_setting.price_scale}
+        if actor.envelope is not None:
+            out |= {"envelope_excess_g": round(actor.envelope.excess_g, 3), "envelope_budget_g": round(actor.envelope.budget_g, 3),
+                    "envelope_overrides": actor.envelope.overrides, "envelope_overrode": actor.last_overridden}
+        return out
 
     def decide(self, observation: Observation) -> Allocation:
         if self._actor is not None:

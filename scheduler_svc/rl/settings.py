@@ -64,6 +64,8 @@ class SettingsActor:
         self.envelope: CarbonEnvelope | None = None
         self._reference: Allocation | None = None
         self.last_setting: PlannerSetting | None = None
+        #: whether the envelope ran the planner's allocation instead in the last `act`
+        self.last_overridden = False
 
     def reset(self, context: EpisodeContext) -> None:
         self.context = context
@@ -99,5 +101,9 @@ class SettingsActor:
             units = pool_units(self.context.power, obs.gpus)
             chosen = self.planner.decide_with(obs, max_units=setting.max_units(units), price_scale=setting.price_scale)
         if self.envelope is None:
+            self.last_overridden = False
             return chosen
-        return self.envelope.admit(chosen, reference, obs.intensity)
+        before = self.envelope.overrides
+        ran = self.envelope.admit(chosen, reference, obs.intensity)
+        self.last_overridden = self.envelope.overrides > before
+        return ran

@@ -42,6 +42,11 @@ class AllocationPolicy(ABC):
     def decide(self, observation: Observation) -> Allocation:
         """The allocation for the interval starting now."""
 
+    def explain(self) -> dict[str, object]:
+        """JSON-ready facts about the last decision worth storing with it (the scheduler
+        service adds them to the decision's inputs); none by default."""
+        return {}
+
 
 class VanillaPolicy(AllocationPolicy):
     """Vanilla LaMOO: every GPU trains LaMOO's proposals from scratch; no supernet."""

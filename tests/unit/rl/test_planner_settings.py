@@ -149,3 +149,25 @@ def test_episodes_on_synthetic_and_randomised_grids_draw_seeds_below_the_test_gr
         assert (name.startswith("synthetic/") if grid == "synthetic" else "~randomised@" in name)
         assert int(name.rpartition("@")[2]) < TEST_SEED_BASE
         assert (env.episode["trace"].values > 0).all()
+
+
+def test_a_planner_kind_policy_explains_its_setting_and_the_envelope(tmp_path, nb201):
+    """What the scheduler service stores with each decision: the planner setting the
+    network chose and how much of the envelope it has used."""
+    from stable_baselines3 import PPO
+
+    from scheduler_svc.rl.policy import RLPolicy
+
+    env = SchedulingEnv(replace(TINY, actions="planner"), problem=nb201)
+    PPO("MlpPolicy", env, n_steps=8, batch_size=8, device="cpu").save(tmp_path / "p.zip")
+    policy = RLPolicy(tmp_path / "p.zip")
+    assert policy.explain() == {}
+    policy.reset(context(FULL))
+    allocation = policy.decide(observation())
+    facts = policy.explain()
+    assert allocation.total == 8
+    assert facts["planner_concurrency"] in ("1", "2", "half", "all") and facts["planner_price_scale"] in (0.5, 1.0, 2.0)
+    assert facts["envelope_budget_g"] > 0 and facts["envelope_overrides"] >= 0 and isinstance(facts["envelope_overrode"], bool)
+    import json
+
+    json.dumps(facts)  # stored as JSON with the decision

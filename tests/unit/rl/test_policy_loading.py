@@ -70,6 +70,9 @@ def test_shipped_policy_follows_the_search_accounting(tmp_path):
     policy = make_policy("rl")
     policy.reset(replace(CONTEXT, power=ACCOUNTING_PRESETS["paper"]))
     assert policy.path == FREE_SAMPLING_POLICY_PATH and policy.decide(OBS).total == 8
+    from scheduler_svc.rl.policy import policy_kind
+
+    assert policy_kind(policy.load()) == "planner" and policy.explain()["envelope_budget_g"] > 0  # inside the carbon envelope
     policy.reset(CONTEXT)  # the same instance reused for a full-accounting search
     assert policy.path == DEFAULT_POLICY_PATH and policy.decide(OBS).total == 8
     explicit = RLPolicy(tmp_path / "mine.zip")
