@@ -250,6 +250,7 @@ def train(
 
     model.learn(total_timesteps=config.timesteps, callback=Progress(), reset_num_timesteps=config.init is None)
     wall = time.monotonic() - started
+    steps_done = int(model.num_timesteps) - steps_before  # before a checkpoint may replace the model
     vec.close()
     model.save(out)
     validation = None
@@ -272,7 +273,7 @@ def train(
         "algorithm": "PPO (stable-baselines3 MlpPolicy)",
         "seed": config.seed,
         "timesteps_requested": config.timesteps,
-        "timesteps_done": int(model.num_timesteps) - steps_before,
+        "timesteps_done": steps_done,
         "train_wall_s": round(wall, 1),
         "continued_from": _describe_init(config.init),
         "hyperparameters": {k: v for k, v in asdict(config).items() if k not in ("env", "timesteps", "seed", "eval_episodes", "max_minutes", "init", "checkpoints", "validation_episodes")},

@@ -133,6 +133,7 @@ def test_leave_one_region_out_planner_training_validates_checkpoints_and_ships_a
     assert recipe["environment"]["accounting"] == [["full", 0.5], ["paper", 0.5]]
     validation = recipe["validation"]
     assert [c["steps"] for c in validation["checkpoints"]] == [32, 64] and validation["chosen_steps"] in (32, 64)
+    assert recipe["timesteps_done"] == 64  # the steps trained, whichever checkpoint ships
     assert "2022-10-01" in validation["window"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loro.json", "loro.zip"]  # checkpoints cleaned up
     policy = RLPolicy(out)
