@@ -7,9 +7,17 @@ look-ahead kept inside it too), a pool size, a length, an accounting preset, a c
 random day-1 sigma; `naive`: seasonal naive from the past). Everything is drawn from the
 environment's own generator (seeded through `reset(seed=...)`), so runs are reproducible.
 
-Observation: `features.encode` (a `N_FEATURES` vector in [0, 4]), followed by the
-planner's advice (`advice.py`) when `planner_advice` is set. Action: an index into
-`actions.ACTIONS` (fractions of the pool evaluating / sampling, the rest idle).
+With `synthetic_probability` / `randomise_probability` the drawn episode is moved onto a
+synthetic grid or a randomised copy of its trace (`cenas.carbon.synthetic`), so a policy
+learns to read grids unlike the five real ones.
+
+Observation and action depend on `actions`:
+- `fractions`: the observation is `features.encode` (a `N_FEATURES` vector in [0, 4]),
+  followed by the planner's advice (`advice.py`) when `planner_advice` is set; an action
+  is an index into `actions.ACTIONS` (fractions of the pool evaluating / sampling, the
+  rest idle).
+- `planner`: the observation is `relative_features.encode_relative` and an action is an
+  index into `settings.PLANNER_SETTINGS`, run through the carbon envelope.
 Reward: `objective` (log-HV-gap potential gained minus the progress-weighted,
 normalised carbon price of the hour, weighted by `carbon_weight`); it sums to the episode objective `J`.
 An episode ends (`terminated`) when its hours are over or its carbon cap is reached;

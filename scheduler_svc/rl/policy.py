@@ -128,15 +128,16 @@ class RLPolicy(AllocationPolicy):
         """Hours the carbon envelope ran the planner's allocation instead of the policy's."""
         return self._actor.envelope.overrides if self._actor is not None and self._actor.envelope is not None else 0
 
-    def explain(self) -> dict[str, object]:
-        """For a planner-kind file: the setting chosen and where the carbon envelope stands."""
+    def explain(self) -> dict[str, float | int]:
+        """For a planner-kind file: the setting chosen (the most units it let the planner
+        run at once, the price multiplier) and where the carbon envelope stands."""
         actor = self._actor
         if actor is None or actor.last_setting is None:
             return {}
-        out: dict[str, object] = {"planner_concurrency": actor.last_setting.concurrency, "planner_price_scale": actor.last_setting.price_scale}
+        out: dict[str, float | int] = {"planner_max_units": actor.last_max_units, "planner_price_scale": actor.last_setting.price_scale}
         if actor.envelope is not None:
             out |= {"envelope_excess_g": round(actor.envelope.excess_g, 3), "envelope_budget_g": round(actor.envelope.budget_g, 3),
-                    "envelope_overrides": actor.envelope.overrides, "envelope_overrode": actor.last_overridden}
+                    "envelope_overrides": actor.envelope.overrides, "envelope_overrode": int(actor.last_overridden)}
         return out
 
     def decide(self, observation: Observation) -> Allocation:

@@ -64,6 +64,7 @@ class SettingsActor:
         self.envelope: CarbonEnvelope | None = None
         self._reference: Allocation | None = None
         self.last_setting: PlannerSetting | None = None
+        self.last_max_units = 0
         #: whether the envelope ran the planner's allocation instead in the last `act`
         self.last_overridden = False
 
@@ -93,13 +94,13 @@ class SettingsActor:
         if self._reference is None:
             raise RuntimeError("observe() the observation before act()")
         setting = PLANNER_SETTINGS[int(action)]
-        self.last_setting = setting
+        units = pool_units(self.context.power, obs.gpus)
+        self.last_setting, self.last_max_units = setting, setting.max_units(units)
         reference = self._reference
         if int(action) == DEFAULT_SETTING:
             chosen = reference
         else:
-            units = pool_units(self.context.power, obs.gpus)
-            chosen = self.planner.decide_with(obs, max_units=setting.max_units(units), price_scale=setting.price_scale)
+            chosen = self.planner.decide_with(obs, max_units=self.last_max_units, price_scale=setting.price_scale)
         if self.envelope is None:
             self.last_overridden = False
             return chosen

@@ -42,9 +42,10 @@ class AllocationPolicy(ABC):
     def decide(self, observation: Observation) -> Allocation:
         """The allocation for the interval starting now."""
 
-    def explain(self) -> dict[str, object]:
-        """JSON-ready facts about the last decision worth storing with it (the scheduler
-        service adds them to the decision's inputs); none by default."""
+    def explain(self) -> dict[str, float | int]:
+        """Numbers about the last decision worth storing with it (the scheduler service
+        adds them to the decision's inputs, which the message contract types as numbers);
+        none by default."""
         return {}
 
 
