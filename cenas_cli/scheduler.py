@@ -39,6 +39,7 @@ def train_command(
     free_sampling_price: Annotated[Optional[float], typer.Option(min=0.0, help="The reward's carbon price in episodes where sampling is free (default: the same as elsewhere, 1).")] = None,
     checkpoints: Annotated[int, typer.Option(min=0, help="Checkpoints to save; the one with the best validation objective (2022-10..12, held out from training draws) ships.")] = 0,
     validation_episodes: Annotated[int, typer.Option(min=1, help="Validation episodes per checkpoint.")] = 24,
+    recipe: Annotated[Optional[Path], typer.Option(help="Train again from a recipe file (a policy's .json): its seed, steps, hyperparameters, environment and proposer; the other training options are ignored, --init gives a fine-tuning recipe's starting file.")] = None,
     out: Annotated[Path, typer.Option(help="Policy file (.zip); the recipe goes next to it as .json.")] = Path("ppo_policy.zip"),
 ) -> None:
     """Train the `rl` policy with PPO over the bundled regions, 2021-2022; evaluate on 2023."""
@@ -76,6 +77,9 @@ def train_command(
         eval_episodes=eval_episodes, torch_threads=threads, init=init, learning_rate=learning_rate, subprocess_envs=subprocess_envs, env=env,
         checkpoints=checkpoints, validation_episodes=validation_episodes, prior_logit=prior_logit, ent_coef=ent_coef,
     )
+    if recipe is not None:
+        config, optimizer = _from_recipe(recipe, init)
+        timesteps = config.timesteps
     factory = proposer_factory(optimizer, Sampler.random, NB201Problem().max_hypervolume)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
@@ -89,3 +93,23 @@ def train_command(
     if recipe.get("validation"):
         console.print(f"validation chose the checkpoint at {recipe['validation']['chosen_steps']:,} steps")
     console.print(f"wrote {out} and {out.with_suffix('.json')} ({recipe['timesteps_done']} steps in {recipe['train_wall_s']:.0f} s)")
+
+
+def _from_recipe(path: Path, init: Optional[Path]):
+    """The training config and proposer a recipe file records; one clear error otherwise."""
+    import json
+    from dataclasses import replace
+
+    from scheduler_svc.rl.train import config_from_recipe
+
+    try:
+        recorded = json.loads(path.read_text())
+        config = config_from_recipe(recorded)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise typer.BadParameter(f"{path} is not a training recipe ({type(exc).__name__}: {exc})", param_hint="--recipe") from None
+    if recorded.get("continued_from") and init is None:
+        raise typer.BadParameter(f"{path} continues from {recorded['continued_from']['file']}; give that file with --init", param_hint="--recipe")
+    proposer = str(recorded.get("proposer", "lamoo")).split()[0]
+    if proposer not in {o.value for o in Optimizer}:
+        raise typer.BadParameter(f"{path} names an unknown proposer {proposer!r}", param_hint="--recipe")
+    return replace(config, init=init), Optimizer(proposer)

@@ -87,6 +87,32 @@ class TrainConfig:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
 
 
+def config_from_recipe(recipe: dict) -> TrainConfig:
+    """The `TrainConfig` a recipe file records, to train the same policy again (a recipe
+    of a fine-tuning run needs its `init` file, which the recipe names but does not hold)."""
+    env = dict(recipe["environment"])
+    for key in ("start", "end"):
+        env[key] = datetime.fromisoformat(env[key])
+    for key in ("regions", "gpus", "hours", "cap_fraction", "noise_sigma"):
+        env[key] = tuple(env[key])
+    for key in ("accounting", "forecasts"):
+        env[key] = tuple((name, float(weight)) for name, weight in env[key])
+    hyper = dict(recipe["hyperparameters"])
+    hyper["net_arch"] = tuple(hyper["net_arch"])
+    schedule = recipe.get("schedule") or {
+        # recipes written before the schedule was recorded: what their validation block shows
+        "checkpoints": len((recipe.get("validation") or {}).get("checkpoints", [])),
+        "validation_episodes": (recipe.get("validation") or {}).get("episodes", 24),
+        "eval_episodes": recipe.get("evaluation", {}).get("episodes", 0), "max_minutes": None,
+    }
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    hyper = {k: v for k, v in hyper.items() if k in known}
+    return TrainConfig(
+        timesteps=int(recipe["timesteps_requested"]), seed=int(recipe["seed"]), env=EnvConfig(**env),
+        **schedule, **hyper,
+    )
+
+
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import version
 
@@ -273,6 +299,8 @@ def train(
         "algorithm": "PPO (stable-baselines3 MlpPolicy)",
         "seed": config.seed,
         "timesteps_requested": config.timesteps,
+        "schedule": {"max_minutes": config.max_minutes, "checkpoints": config.checkpoints,
+                     "validation_episodes": config.validation_episodes, "eval_episodes": config.eval_episodes},
         "timesteps_done": steps_done,
         "train_wall_s": round(wall, 1),
         "continued_from": _describe_init(config.init),
@@ -293,4 +321,4 @@ def train(
     return recipe
 
 
-__all__ = ["EVAL_CONFIG", "TrainConfig", "evaluate", "train", "widen_into"]
+__all__ = ["EVAL_CONFIG", "TrainConfig", "config_from_recipe", "evaluate", "train", "widen_into"]

@@ -152,3 +152,45 @@ def test_bad_training_options_are_one_clear_line(tmp_path, capsys, args, message
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_recipe_trains_the_same_policy_again(tmp_path):
+    """`--recipe` reproduces a run from its recipe file alone: same config, same weights."""
+    import torch
+
+    from scheduler_svc.rl.train import config_from_recipe
+
+    first, again = tmp_path / "first.zip", tmp_path / "again.zip"
+    result = CliRunner().invoke(app, [
+        "scheduler", "train", "--actions", "planner", "--synthetic", "0.5", "--hold-out", "GB", "--prior-logit", "2",
+        "--timesteps", "32", "--n-envs", "1", "--n-steps", "32", "--eval-episodes", "0", "--optimizer", "random", "--seed", "7",
+        "--out", str(first),
+    ])
+    assert result.exit_code == 0, result.output
+    recorded = json.loads(first.with_suffix(".json").read_text())
+    config = config_from_recipe(recorded)
+    assert config.seed == 7 and config.prior_logit == 2 and config.env.actions == "planner" and "GB" not in config.env.regions
+    result = CliRunner().invoke(app, ["scheduler", "train", "--recipe", str(first.with_suffix(".json")), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(again.with_suffix(".json").read_text())["environment"] == recorded["environment"]
+    a, b = RLPolicy(first).load().policy.state_dict(), RLPolicy(again).load().policy.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_bad_or_fine_tuning_recipe_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", "--recipe", str(bad), "--out", str(tmp_path / "p.zip")])
+    assert exited.value.code == 2 and "is not a training recipe" in flat(capsys.readouterr().err)
+    from scheduler_svc.rl.policy import DEFAULT_POLICY_PATH
+
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", "--recipe", str(DEFAULT_POLICY_PATH.with_suffix(".json")), "--out", str(tmp_path / "p.zip")])
+    err = flat(capsys.readouterr().err)
+    assert exited.value.code == 2 and "give that file with --init" in err and "Traceback" not in err
+
+
+def flat(text: str) -> str:
+    """A CLI error as one line, whatever box and wrapping the terminal gave it."""
+    return " ".join(text.replace("│", " ").split())
