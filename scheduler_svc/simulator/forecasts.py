@@ -10,6 +10,11 @@ whole trace but promises to use only what its name says:
   The default 0.10 matches the day-1 MAPE of published day-ahead forecasters (CarbonCast:
   3-13 % day-1 on the bundled regions, see docs/PAPER.md); it stands in for the
   forecaster service's models until they are wired in;
+* `backtest`: the actual future times the real forecaster's error, a whole 72-hour path
+  at once. Each path is a stored backtest forecast's `log(predicted / actual)`, drawn at
+  random per (seed, hour) (`benchmarks/forecast_errors.py` measures and stores them:
+  errors persist over the hours of a forecast as they do in a real one). The spread is
+  the mean times the stored errors' standard deviation per lead, never the truth's.
 * `naive`: seasonal naive, from the past only: lead h predicts the value at the same hour
   of the most recent past day (`now + h - 24 * ceil(h / 24)`); its std is the trailing
   week's mean absolute day-over-day change.
@@ -23,12 +28,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
 #: Default look-ahead of a forecast, in hours (the forecaster service's horizon).
 FORECAST_HOURS = 72
+#: The backtested forecast errors `BacktestForecast` draws from.
+BACKTEST_ERRORS_PATH = Path(__file__).parent / "data" / "forecast_errors.npz"
 
 
 class Forecast(NamedTuple):
@@ -86,6 +95,32 @@ class NoisyForecast:
         rng = np.random.default_rng([self.seed, now])
         mean = truth * np.exp(rng.normal(0.0, 1.0, len(truth)) * sigma - sigma**2 / 2)
         return Forecast(mean, mean * sigma)
+
+
+@lru_cache(maxsize=2)
+def backtest_errors(path: Path = BACKTEST_ERRORS_PATH) -> np.ndarray:
+    """Every stored error path, regions pooled (forecasts x 72 lead hours)."""
+    with np.load(path) as stored:
+        return np.concatenate([stored[name] for name in stored.files if name != "stats"]).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class BacktestForecast:
+    """The true future x exp(a stored backtest error path); the path is a function of (seed, now)."""
+
+    seed: int = 0
+    name: str = "backtest"
+
+    def issue(self, values: np.ndarray, now: int, horizon: int) -> Forecast:
+        truth = _future(values, now, horizon)
+        errors = backtest_errors()
+        path = errors[np.random.default_rng([self.seed, now]).integers(len(errors))][: len(truth)]
+        lead_sigma = errors.std(axis=0)[: len(truth)]
+        if len(truth) > errors.shape[1]:  # past the stored horizon: the last lead's error holds
+            path = np.concatenate([path, np.full(len(truth) - len(path), path[-1])])
+            lead_sigma = np.concatenate([lead_sigma, np.full(len(truth) - len(lead_sigma), lead_sigma[-1])])
+        mean = truth * np.exp(path)
+        return Forecast(mean, mean * lead_sigma)
 
 
 @dataclass(frozen=True)
@@ -151,6 +186,7 @@ FORECAST_SOURCES: dict[str, Callable[[int], ForecastSource]] = {
     "true": lambda seed: TrueForecast(),
     "noisy": lambda seed: NoisyForecast(seed=seed),
     "naive": lambda seed: SeasonalNaiveForecast(),
+    "backtest": lambda seed: BacktestForecast(seed=seed),
 }
 
 
@@ -177,7 +213,9 @@ def episode_forecast(source: ForecastSource, values: np.ndarray, first: int, hor
 
 __all__ = [
     "FORECAST_HOURS",
+    "BACKTEST_ERRORS_PATH",
     "FORECAST_SOURCES",
+    "BacktestForecast",
     "Forecast",
     "ForecastFn",
     "ForecastSource",
