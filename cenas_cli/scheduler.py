@@ -37,6 +37,7 @@ def train_command(
     prior_logit: Annotated[float, typer.Option(help="A fresh --actions planner network starts preferring the plain planner's setting by this logit (0: uniform).")] = 0.0,
     ent_coef: Annotated[float, typer.Option(min=0.0, help="PPO entropy bonus.")] = 0.01,
     free_sampling_price: Annotated[Optional[float], typer.Option(min=0.0, help="The reward's carbon price in episodes where sampling is free (default: the same as elsewhere, 1).")] = None,
+    forecast: Annotated[Optional[list[str]], typer.Option(help="Training forecast source and weight, NAME:WEIGHT (repeat it): noisy, naive, backtest (the real forecaster's stored errors), true. Default: noisy:0.6 and naive:0.4.")] = None,
     checkpoints: Annotated[int, typer.Option(min=0, help="Checkpoints to save; the one with the best validation objective (2022-10..12, held out from training draws) ships.")] = 0,
     validation_episodes: Annotated[int, typer.Option(min=1, help="Validation episodes per checkpoint.")] = 24,
     recipe: Annotated[Optional[Path], typer.Option(help="Train again from a recipe file (a policy's .json): its seed, steps, hyperparameters, environment and proposer; the other training options are ignored, --init gives a fine-tuning recipe's starting file.")] = None,
@@ -62,8 +63,9 @@ def train_command(
     regions = tuple(r for r in regions if r not in (hold_out or []))
     if not regions:
         raise typer.BadParameter("every region is held out; keep at least one", param_hint="--hold-out")
+    forecasts = _forecast_mix(forecast) if forecast else EnvConfig.forecasts
     try:
-        env = EnvConfig(regions=regions, planner_advice=planner_advice, actions=actions,
+        env = EnvConfig(regions=regions, forecasts=forecasts, planner_advice=planner_advice, actions=actions,
                         synthetic_probability=synthetic, randomise_probability=randomise,
                         accounting=(("full", 1.0 - paper_share), ("paper", paper_share)), free_sampling_price=free_sampling_price)
     except UnknownRegionError as exc:
@@ -113,3 +115,19 @@ def _from_recipe(path: Path, init: Optional[Path]):
     if proposer not in {o.value for o in Optimizer}:
         raise typer.BadParameter(f"{path} names an unknown proposer {proposer!r}", param_hint="--recipe")
     return replace(config, init=init), Optimizer(proposer)
+
+
+def _forecast_mix(options: list[str]) -> tuple[tuple[str, float], ...]:
+    from scheduler_svc.simulator.forecasts import FORECAST_SOURCES
+
+    mix = []
+    for option in options:
+        name, _, weight = option.partition(":")
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            value = -1.0
+        if name not in FORECAST_SOURCES or value <= 0:
+            raise typer.BadParameter(f"{option!r}: give NAME:WEIGHT with NAME one of {', '.join(FORECAST_SOURCES)} and WEIGHT > 0", param_hint="--forecast")
+        mix.append((name, value))
+    return tuple(mix)

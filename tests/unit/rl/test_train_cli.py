@@ -194,3 +194,14 @@ def test_a_bad_or_fine_tuning_recipe_is_one_clear_line(tmp_path, capsys):
 def flat(text: str) -> str:
     """A CLI error as one line, whatever box and wrapping the terminal gave it."""
     return " ".join(text.replace("│", " ").split())
+
+
+def test_training_on_the_real_forecasters_errors(tmp_path, capsys):
+    out = tmp_path / "b.zip"
+    result = CliRunner().invoke(app, ["scheduler", "train", "--forecast", "backtest:0.7", "--forecast", "naive:0.3", "--timesteps", "32",
+                                      "--n-envs", "1", "--n-steps", "32", "--eval-episodes", "0", "--optimizer", "random", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.with_suffix(".json").read_text())["environment"]["forecasts"] == [["backtest", 0.7], ["naive", 0.3]]
+    with pytest.raises(SystemExit) as exited:
+        main(["scheduler", "train", "--forecast", "crystal:1", "--out", str(tmp_path / "p.zip")])
+    assert exited.value.code == 2 and "NAME one of" in flat(capsys.readouterr().err)
