@@ -204,8 +204,8 @@ class SchedulerService:
                   "carbon_g": observation.carbon_g, "hour": interval * ctx.interval_hours}
         if ctx.live:
             inputs["signal_age_s"] = age
-        if unsafe is None:  # numbers only: the decision message types its inputs so
-            inputs |= {k: v for k, v in policy.explain().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if unsafe is None:
+            inputs |= policy.explain()
         row = Decision(
             search_id=search.id, interval=interval, valid_from=ctx.clock.wall_at(interval * ctx.interval_hours),
             gpus_evaluation=allocation.evaluation, gpus_sampling=allocation.sampling, gpus_idle=allocation.idle,

@@ -36,8 +36,7 @@ class Advisor:
         if obs.remaining_hours <= 0:  # the terminal observation: nothing left to plan
             return np.zeros(len(ADVICE_FEATURES), dtype=np.float32)
         allocation = self.planner.decide(obs)
-        plan = self.planner.last_plan
-        near = float(np.mean(plan[:24])) if plan is not None and len(plan) else 0.0
+        near = self.planner.units_ahead(24)
         values = [allocation.evaluation / obs.gpus, allocation.sampling / obs.gpus, near / obs.gpus]
         return np.clip(np.asarray(values, dtype=np.float32), 0.0, CLIP)
 

@@ -24,8 +24,7 @@ GUARD_POOL_HOURS = 1.0
 
 def planned_carbon_g(allocation: Allocation, power: PowerModel, intensity: float) -> float:
     """One hour of `allocation` at `intensity` (every GPU drawing its role's power)."""
-    watts = allocation.evaluation * power.evaluation_w + allocation.sampling * power.sampling_w + allocation.idle * power.idle_w
-    return power.carbon_g(watts / 1000.0, intensity)
+    return power.carbon_g(allocation.watts(power) / 1000.0, intensity)
 
 
 def pool_hour_g(power: PowerModel, gpus: int, intensity: float, pool_hours: float = GUARD_POOL_HOURS) -> float:

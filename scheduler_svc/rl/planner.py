@@ -140,6 +140,11 @@ class PlannerPolicy(AllocationPolicy):
         best = int(np.argmax(value))
         return np.floor(units[best] + 1e-9).astype(np.int64)
 
+    def units_ahead(self, hours: int = 24) -> float:
+        """Mean units of the last plan over its next `hours` (0 before any plan)."""
+        plan = self.last_plan
+        return float(np.mean(plan[:hours])) if plan is not None and len(plan) else 0.0
+
     def decide(self, observation: Observation) -> Allocation:
         return self.decide_with(observation)
 

@@ -123,11 +123,6 @@ class RLPolicy(AllocationPolicy):
             self._actor = SettingsActor()
             self._actor.reset(context)
 
-    @property
-    def envelope_overrides(self) -> int:
-        """Hours the carbon envelope ran the planner's allocation instead of the policy's."""
-        return self._actor.envelope.overrides if self._actor is not None and self._actor.envelope is not None else 0
-
     def explain(self) -> dict[str, float | int]:
         """For a planner-kind file: the setting chosen (the most units it let the planner
         run at once, the price multiplier) and where the carbon envelope stands."""

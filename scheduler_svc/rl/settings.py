@@ -1,13 +1,14 @@
 """`planner`-kind policies: each hour the network picks the planner's settings.
 
 Why: the `mpc` planner is good at placing work in the cleanest hours of a forecast, but
-one setting does not suit every search. Measured on 2022 validation dates (8 GPUs, 80 h,
-LaMOO): where sampling is free (the paper's accounting), capping the planner at one
-evaluation at a time cut the grams to 99 % of the maximum hypervolume by about a third
-against the uncapped planner, because a candidate evaluated alone is the best of a
-longer screening; under full accounting the same cap more than doubled them (idle GPUs
-burn power while the search waits). A network that sees the accounting, the grid's
-shape and the search's progress picks the cap and the carbon price per hour.
+one setting does not suit every search. `benchmarks/planner_settings.py` holds the planner
+at fixed settings on 2022 validation dates (8 GPUs, 80 h, LaMOO, 3 starts x 2 seeds):
+where sampling is free (the paper's accounting; PJM, CISO) a cap of two units at once
+needed 5,212 g to reach 99 % of the maximum hypervolume against the uncapped planner's
+7,678 g (a candidate evaluated with fewer others is the best of a longer screening);
+under full accounting (PJM, CISO, DE) a cap of one unit needed 11,348 g against 6,516 g
+(idle GPUs burn power while the search waits). A network that sees the accounting, the
+grid's shape and the search's progress picks the cap and the carbon price per hour.
 
 Every action is a plan of the planner, so the network decides how eager the planner
 is, never where its work goes; the carbon envelope (`guard.py`) bounds what it can
@@ -84,8 +85,8 @@ class SettingsActor:
             self.envelope = CarbonEnvelope(self.context.power, pool_hour_g(self.context.power, obs.gpus, mean))
         self._reference = self.planner.decide(obs)
         plan = self.planner.last_plan
-        near = float(np.mean(plan[:24])) if plan is not None and len(plan) else 0.0
-        return encode_relative(obs, self.context, float(plan[0]) / units if len(plan) else 0.0, near / units)
+        now = float(plan[0]) / units if plan is not None and len(plan) else 0.0
+        return encode_relative(obs, self.context, now, self.planner.units_ahead(24) / units)
 
     def act(self, obs: Observation, action: int) -> Allocation:
         """The allocation for `action` (call `observe` on the same observation first)."""
@@ -104,7 +105,6 @@ class SettingsActor:
         if self.envelope is None:
             self.last_overridden = False
             return chosen
-        before = self.envelope.overrides
         ran = self.envelope.admit(chosen, reference, obs.intensity)
-        self.last_overridden = self.envelope.overrides > before
+        self.last_overridden = ran is not chosen
         return ran

@@ -26,6 +26,10 @@ class Allocation:
     def total(self) -> int:
         return self.evaluation + self.sampling + self.idle
 
+    def watts(self, power: PowerModel) -> float:
+        """The pool's draw while every GPU is in its role (at the wall, before PUE)."""
+        return self.evaluation * power.evaluation_w + self.sampling * power.sampling_w + self.idle * power.idle_w
+
 
 @dataclass(frozen=True)
 class EpisodeContext:

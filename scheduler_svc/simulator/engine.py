@@ -192,8 +192,7 @@ class Simulator:
         if cap is None:
             return full
         p = self.config.power
-        watts = allocation.evaluation * p.evaluation_w + allocation.sampling * p.sampling_w + allocation.idle * p.idle_w
-        grams_per_s = p.carbon_g(watts / JOULES_PER_KWH, intensity)
+        grams_per_s = p.carbon_g(allocation.watts(p) / JOULES_PER_KWH, intensity)
         if grams_per_s <= 0:
             return full
         return float(min(full, max(cap - self._carbon, 0.0) / grams_per_s))
